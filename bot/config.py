@@ -1,0 +1,79 @@
+"""Settings from the environment (and a `.env` file), validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+REQUIRED_SECRETS = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
+DEFAULT_SQLITE_URL = "sqlite:///" + str(Path("instance") / "benesapo.sqlite3")
+
+
+class ConfigError(RuntimeError):
+    """Start-up cannot continue; the message names what is missing."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    channel_secret: str
+    channel_access_token: str
+    database_url: str = DEFAULT_SQLITE_URL
+    line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    allow_future_dates: bool = False
+    # Threads that process recorded webhook events inside the web process; 0 when a separate
+    # `benesapo worker` process does it.
+    webhook_workers: int = 4
+    event_max_attempts: int = 5
+    # Client-side limit on Messaging API calls (LINE allows 2,000 req/s for most endpoints).
+    line_rate_limit_per_second: float = 1000.0
+    line_max_retries: int = 4
+    line_timeout_seconds: float = 10.0
+    service_name: str = "ベネサポ"
+    contact_email: str = "joyo-be@joyobank.co.jp"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, require_secrets: bool = True, dotenv: bool = True
+) -> Settings:
+    if env is None:
+        if dotenv:
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    missing = [name for name in REQUIRED_SECRETS if not env.get(name)]
+    if missing and require_secrets:
+        raise ConfigError(
+            "Missing required environment variable(s): "
+            + ", ".join(missing)
+            + " (set them in the environment or in .env; see README)"
+        )
+    port = int(env.get("PORT") or 8000)
+    return Settings(
+        channel_secret=env.get("LINE_CHANNEL_SECRET", ""),
+        channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
+        database_url=env.get("DATABASE_URL") or DEFAULT_SQLITE_URL,
+        line_api_base_url=(env.get("LINE_API_BASE_URL") or "https://api.line.me").rstrip("/"),
+        line_data_api_base_url=(
+            env.get("LINE_DATA_API_BASE_URL") or "https://api-data.line.me"
+        ).rstrip("/"),
+        port=port,
+        public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        allow_future_dates=_flag(env.get("ALLOW_FUTURE_DATES")),
+        webhook_workers=int(env.get("WEBHOOK_WORKERS") or 4),
+        line_rate_limit_per_second=float(env.get("LINE_RATE_LIMIT_PER_SECOND") or 1000),
+        extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
+    )

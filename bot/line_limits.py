@@ -1,0 +1,136 @@
+"""LINE's published limits on outgoing messages, as pure checks over message dicts.
+
+`check_messages` raises `MessageLimitError` naming the first broken limit, so a message LINE
+would refuse fails a test (the emulator runs the same check) instead of failing a user.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+MAX_MESSAGES = 5
+MAX_TEXT = 5000
+MAX_ALT_TEXT = 1500
+MAX_QUICK_REPLY_ITEMS = 13
+MAX_ACTION_LABEL = 20
+MAX_POSTBACK_DATA = 300
+MAX_DISPLAY_TEXT = 300
+MAX_URI = 1000
+MAX_BUTTONS_TEXT = 160
+MAX_BUTTONS_TEXT_WITH_TITLE = 60
+MAX_BUTTONS_TITLE = 40
+MAX_BUTTONS_ACTIONS = 4
+MAX_CONFIRM_TEXT = 240
+MAX_CAROUSEL_BUBBLES = 12
+MAX_BUBBLE_JSON_BYTES = 30_000
+MAX_CAROUSEL_JSON_BYTES = 50_000
+MAX_MULTICAST_RECIPIENTS = 500
+
+
+class MessageLimitError(ValueError):
+    """An outgoing message breaks one of LINE's limits."""
+
+
+def text_length(value: str) -> int:
+    """LINE counts characters as UTF-16 code units (an emoji outside the BMP counts twice)."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise MessageLimitError(what)
+
+
+def check_action(action: dict[str, Any], where: str, *, label_required: bool = True) -> None:
+    kind = action.get("type")
+    label = action.get("label")
+    if label_required or label is not None:
+        _require(isinstance(label, str) and 0 < text_length(label) <= MAX_ACTION_LABEL,
+                 f"{where}: action label must be 1-{MAX_ACTION_LABEL} characters: {label!r}")
+    if kind == "postback":
+        data = action.get("data", "")
+        _require(0 < text_length(data) <= MAX_POSTBACK_DATA,
+                 f"{where}: postback data must be 1-{MAX_POSTBACK_DATA} characters")
+        if "displayText" in action:
+            _require(text_length(action["displayText"]) <= MAX_DISPLAY_TEXT,
+                     f"{where}: displayText over {MAX_DISPLAY_TEXT} characters")
+    elif kind == "message":
+        _require(0 < text_length(action.get("text", "")) <= MAX_DISPLAY_TEXT,
+                 f"{where}: message action text must be 1-{MAX_DISPLAY_TEXT} characters")
+    elif kind == "uri":
+        _require(0 < len(action.get("uri", "")) <= MAX_URI, f"{where}: uri must be 1-{MAX_URI}")
+
+
+def _check_flex_actions(node: Any, where: str) -> None:
+    if isinstance(node, dict):
+        action = node.get("action")
+        if isinstance(action, dict):
+            check_action(action, where, label_required=False)
+        for value in node.values():
+            _check_flex_actions(value, where)
+    elif isinstance(node, list):
+        for value in node:
+            _check_flex_actions(value, where)
+
+
+def check_message(message: dict[str, Any], where: str = "message") -> None:
+    kind = message.get("type")
+    if kind == "text":
+        body = message.get("text", "")
+        _require(0 < text_length(body) <= MAX_TEXT, f"{where}: text must be 1-{MAX_TEXT} characters")
+    elif kind in {"template", "flex"}:
+        alt = message.get("altText", "")
+        _require(0 < text_length(alt) <= MAX_ALT_TEXT,
+                 f"{where}: altText must be 1-{MAX_ALT_TEXT} characters")
+    if kind == "template":
+        _check_template(message.get("template", {}), where)
+    if kind == "flex":
+        contents = message.get("contents", {})
+        size = len(json.dumps(contents, ensure_ascii=False).encode())
+        if contents.get("type") == "carousel":
+            _require(len(contents.get("contents", [])) <= MAX_CAROUSEL_BUBBLES,
+                     f"{where}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles")
+            _require(size <= MAX_CAROUSEL_JSON_BYTES, f"{where}: carousel JSON too large")
+        else:
+            _require(size <= MAX_BUBBLE_JSON_BYTES, f"{where}: bubble JSON too large")
+        _check_flex_actions(contents, where)
+    quick = message.get("quickReply")
+    if quick is not None:
+        items = quick.get("items", [])
+        _require(0 < len(items) <= MAX_QUICK_REPLY_ITEMS,
+                 f"{where}: quick reply must have 1-{MAX_QUICK_REPLY_ITEMS} items")
+        for i, item in enumerate(items):
+            check_action(item.get("action", {}), f"{where}.quickReply[{i}]")
+
+
+def _check_template(template: dict[str, Any], where: str) -> None:
+    kind = template.get("type")
+    actions = template.get("actions", [])
+    if kind == "buttons":
+        limit = MAX_BUTTONS_TEXT_WITH_TITLE if template.get("title") else MAX_BUTTONS_TEXT
+        _require(0 < text_length(template.get("text", "")) <= limit,
+                 f"{where}: buttons text must be 1-{limit} characters")
+        if template.get("title"):
+            _require(text_length(template["title"]) <= MAX_BUTTONS_TITLE,
+                     f"{where}: buttons title over {MAX_BUTTONS_TITLE} characters")
+        _require(0 < len(actions) <= MAX_BUTTONS_ACTIONS,
+                 f"{where}: buttons need 1-{MAX_BUTTONS_ACTIONS} actions")
+    elif kind == "confirm":
+        _require(0 < text_length(template.get("text", "")) <= MAX_CONFIRM_TEXT,
+                 f"{where}: confirm text must be 1-{MAX_CONFIRM_TEXT} characters")
+        _require(len(actions) == 2, f"{where}: confirm needs exactly 2 actions")
+    for i, action in enumerate(actions):
+        check_action(action, f"{where}.actions[{i}]")
+
+
+def check_messages(messages: Sequence[dict[str, Any]]) -> None:
+    _require(0 < len(messages) <= MAX_MESSAGES, f"send 1-{MAX_MESSAGES} messages, not {len(messages)}")
+    for i, message in enumerate(messages):
+        check_message(message, f"messages[{i}]")
+
+
+def check_recipients(to: Sequence[str]) -> None:
+    _require(0 < len(to) <= MAX_MULTICAST_RECIPIENTS,
+             f"multicast takes 1-{MAX_MULTICAST_RECIPIENTS} recipients, not {len(to)}")

@@ -1,0 +1,35 @@
+"""Alembic environment: uses the engine handed in by bot.migrate, or DATABASE_URL."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import models
+from models.db import make_engine
+
+config = context.config
+target_metadata = models.Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine")
+    if engine is None:
+        from bot.config import load_settings
+
+        url = config.get_main_option("sqlalchemy.url") or load_settings(
+            require_secrets=False
+        ).database_url
+        engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,10 @@
+"""SQLAlchemy models and the domain services over them.
+
+Importing this package registers every table on `Base.metadata` (Alembic and the tests rely
+on that). Models never import handlers, Flask or the LINE SDK.
+"""
+
+from models import company, line_user  # noqa: F401
+from models.base import Base
+
+__all__ = ["Base"]
