@@ -1,0 +1,54 @@
+"""`benesapo` command line: each capability's commands live in `bot/commands/<name>.py`."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from bot.config import ConfigError, load_settings
+from bot.runtime import Runtime, build_runtime
+
+# Each module defines click commands/groups in `COMMANDS` (a list); add yours here.
+COMMAND_MODULES = [
+    "bot.commands.core",
+]
+
+
+class LazyRuntime:
+    """Built on first use so `--help` works without a database or secrets."""
+
+    def __init__(self, require_secrets: bool = False) -> None:
+        self.require_secrets = require_secrets
+        self._runtime: Runtime | None = None
+
+    def get(self) -> Runtime:
+        if self._runtime is None:
+            settings = load_settings(require_secrets=self.require_secrets)
+            self._runtime = build_runtime(settings)
+        return self._runtime
+
+
+pass_runtime = click.make_pass_decorator(LazyRuntime, ensure=True)
+
+
+@click.group()
+def cli() -> None:
+    """Benesapo LINE front door."""
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli(obj=LazyRuntime())
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from exc
