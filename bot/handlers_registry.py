@@ -1,0 +1,19 @@
+"""Composes every handlers/ module's routes into one router, in one place."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.dispatch import Router
+
+# Each module defines `register(router: Router) -> None`. Order matters only for intents.
+HANDLER_MODULES = [
+    "handlers.greeting",
+]
+
+
+def build_router(modules: list[str] | None = None) -> Router:
+    router = Router()
+    for name in modules or HANDLER_MODULES:
+        importlib.import_module(name).register(router)
+    return router

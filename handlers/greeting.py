@@ -1,0 +1,47 @@
+"""Follow/unblock greeting, the one-to-one notice for groups, and the polite fallback."""
+
+from __future__ import annotations
+
+from bot.dispatch import Context, Input, Router
+from bot.messages import Message, buttons, message_action, text
+from handlers import texts
+
+
+def greeting(ctx: Context) -> list[Message]:
+    name = ctx.settings.service_name
+    return [
+        text(texts.GREETING.format(service=name)),
+        buttons(
+            texts.GREETING_ALT,
+            texts.GREETING_MENU,
+            [
+                message_action("アカウント連携", "連携"),
+                message_action("よくある質問"),
+                message_action("お問い合わせ", "問い合わせ"),
+            ],
+        ),
+    ]
+
+
+def fallback(ctx: Context, user_input: Input) -> list[Message]:
+    return [
+        text(
+            texts.FALLBACK,
+            quick=[
+                message_action("よくある質問"),
+                message_action("お問い合わせ", "問い合わせ"),
+                message_action("使い方"),
+            ],
+        )
+    ]
+
+
+def how_to(ctx: Context, user_input: Input) -> list[Message]:
+    return [text(texts.HOW_TO)]
+
+
+def register(router: Router) -> None:
+    router.on_event("follow")(greeting)
+    router.keyword("使い方", "ヘルプ", "help", "メニュー")(how_to)
+    router.postback("howto")(how_to)
+    router.fallback(fallback)
