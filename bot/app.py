@@ -1,23 +1,89 @@
-"""Flask app factory: webhook, health, metrics, partner API and pages."""
+"""Flask app factory: webhook, health and metrics, partner API, pages; and the event workers."""
 
 from __future__ import annotations
 
-from flask import Flask
+import atexit
+import importlib
+
+from flask import Flask, jsonify
 
 from bot.config import Settings, load_settings
+from bot.delivery import Deliverer
+from bot.handlers_registry import build_router
+from bot.line_client import LineClient
+from bot.logging_setup import configure_logging
+from bot.processing import EventProcessor
 from bot.runtime import Runtime, build_runtime
+from bot.worker import EventWorkerPool
 
 MAX_BODY_BYTES = 1024 * 1024
 
+# Blueprints other than the core ones, by module (each exposes `bp`).
+BLUEPRINT_MODULES: list[str] = []
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+
+class Services:
+    """What processes events: the router, the LINE client, the workers."""
+
+    def __init__(self, runtime: Runtime, line: LineClient | None = None) -> None:
+        self.runtime = runtime
+        self.router = build_router()
+        self.line = line or LineClient(runtime.settings)
+        self.deliverer = Deliverer(runtime, self.line)
+        self.processor = EventProcessor(runtime, self.router, self.deliverer)
+        self.pool: EventWorkerPool | None = None
+
+    def start_workers(self, threads: int) -> None:
+        if threads > 0 and self.pool is None:
+            self.pool = EventWorkerPool(self.processor, self.deliverer, threads)
+            self.pool.start()
+            atexit.register(self.pool.stop)
+
+    def stop_workers(self) -> None:
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    start_workers: bool = True,
+    line: LineClient | None = None,
+) -> Flask:
+    configure_logging()
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["benesapo"] = runtime
+    services = Services(runtime, line)
+    app.extensions["benesapo.services"] = services
+
+    from bot import health, webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    for name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
+
+    @app.errorhandler(413)
+    def too_large(_exc):  # type: ignore[no-untyped-def]
+        return jsonify({"error": "request body too large"}), 413
+
+    if start_workers:
+        services.start_workers(runtime.settings.webhook_workers)
     return app
 
 
 def get_runtime(app: Flask) -> Runtime:
     return app.extensions["benesapo"]
+
+
+def get_services(app: Flask) -> Services:
+    return app.extensions["benesapo.services"]
+
+
+def get_worker_pool(app: Flask) -> EventWorkerPool | None:
+    return get_services(app).pool

@@ -65,6 +65,7 @@ class Context:
     line_user: LineUser
     event: dict[str, Any]
     language: str = "ja"
+    handled_by: str | None = None  # set by the router, for logs
 
     @property
     def member(self) -> Member | None:
@@ -184,13 +185,13 @@ class Router:
             if handler is None:
                 ctx.conversation.clear()
             else:
-                result = handler(ctx, user_input)
+                result = _call(ctx, handler, user_input)
                 if result is not None:
-                    return notices + list(result)
+                    return notices + result
         for handler in self._candidates(ctx, user_input):
-            result = handler(ctx, user_input)
+            result = _call(ctx, handler, user_input)
             if result is not None:
-                return notices + list(result)
+                return notices + result
         return notices
 
     def _candidates(self, ctx: Context, user_input: Input) -> list[Handler]:
@@ -215,8 +216,19 @@ class Router:
         handler = self.event_handlers.get(event_type)
         if handler is None:
             return None
+        ctx.handled_by = _name(handler)
         result = handler(ctx)
         return list(result) if result is not None else None
+
+
+def _name(handler: Callable[..., Any]) -> str:
+    return f"{handler.__module__}.{handler.__name__}"
+
+
+def _call(ctx: Context, handler: Handler, user_input: Input) -> list[Message] | None:
+    ctx.handled_by = _name(handler)
+    result = handler(ctx, user_input)
+    return list(result) if result is not None else None
 
 
 def expired_notice(conversation: Conversation) -> list[Message]:
@@ -226,4 +238,3 @@ def expired_notice(conversation: Conversation) -> list[Message]:
             "お手数ですが、もう一度はじめからお願いいたします。"
         )
     ]
-

@@ -1,0 +1,94 @@
+"""Turns one recorded LINE webhook event into router calls and returns the reply messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.dispatch import Context, Input, Router
+from bot.messages import Message, text
+from handlers import texts
+from models.events import LineChat, WebhookEvent
+from models.line_user import LineUser
+from models.timeutil import Clock
+
+
+def get_or_create_line_user(session: Session, line_user_id: str, clock: Clock) -> LineUser:
+    user = session.get(LineUser, line_user_id)
+    if user is None:
+        user = LineUser(
+            line_user_id=line_user_id,
+            first_seen_at=clock.now(),
+            blocked=False,
+            language="ja",
+            reminders_opt_out=False,
+        )
+        session.add(user)
+        session.flush()
+    return user
+
+
+def _group_notice(session: Session, event: WebhookEvent, clock: Clock) -> list[Message]:
+    """In a group or room: say once that the bot works one-to-one, and nothing else."""
+    if session.get(LineChat, event.user_key) is not None:
+        return []
+    session.add(
+        LineChat(chat_id=event.user_key, chat_type=event.source_type, noticed_at=clock.now())
+    )
+    session.flush()
+    return [text(texts.GROUP_NOTICE)]
+
+
+def route_event(
+    session: Session, event: WebhookEvent, router: Router, settings: Settings, clock: Clock
+) -> tuple[list[Message], str]:
+    """(messages to reply, name of what handled it)."""
+    payload: dict[str, Any] = event.payload
+    if payload.get("mode") == "standby":
+        return [], "ignored:standby"
+    if event.source_type in {"group", "room"}:
+        if event.event_type in {"leave", "memberLeft", "unsend"}:
+            return [], "ignored:group"
+        return _group_notice(session, event, clock), "group_notice"
+    if not event.line_user_id:
+        return [], "ignored:no_user"
+
+    line_user = get_or_create_line_user(session, event.line_user_id, clock)
+    ctx = Context(
+        line_user_id=event.line_user_id,
+        session=session,
+        clock=clock,
+        settings=settings,
+        line_user=line_user,
+        event=payload,
+        language=line_user.language,
+    )
+    kind = event.event_type
+    if kind == "message":
+        message = payload.get("message") or {}
+        if message.get("type") == "text":
+            return router.dispatch(ctx, Input.from_text(str(message.get("text", "")))), _by(ctx)
+        result = router.dispatch_event(ctx, f"message:{message.get('type')}")
+        if result is None:
+            result = router.dispatch_event(ctx, "message:other")
+        return result or [], _by(ctx)
+    if kind == "postback":
+        postback = payload.get("postback") or {}
+        user_input = Input.from_postback(str(postback.get("data", "")), postback.get("params"))
+        return router.dispatch(ctx, user_input), _by(ctx)
+    if kind == "follow":
+        line_user.blocked = False
+        line_user.followed_at = clock.now()
+    elif kind == "unfollow":
+        line_user.blocked = True
+        line_user.unfollowed_at = clock.now()
+    result = router.dispatch_event(ctx, kind)
+    if kind == "unfollow":
+        result = None  # nobody to reply to
+    return result or [], _by(ctx) if result is not None else f"ignored:{kind}"
+
+
+def _by(ctx: Context) -> str:
+    return ctx.handled_by or "none"

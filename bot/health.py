@@ -1,0 +1,68 @@
+"""GET /healthz and GET /metrics."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from models.events import backlog_size
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    from bot.app import get_runtime
+
+    runtime = get_runtime(current_app)
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return jsonify({"status": "unavailable", "database": "down"}), 503
+    return jsonify({"status": "ok", "database": "up"}), 200
+
+
+class BacklogCollector:
+    """Backlog size read from the database at scrape time (true across processes)."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        from bot.app import get_runtime
+
+        gauge = GaugeMetricFamily(
+            "benesapo_webhook_backlog", "Recorded webhook events not yet processed"
+        )
+        try:
+            with get_runtime(self.app).session_factory() as session:
+                gauge.add_metric([], backlog_size(session))
+        except SQLAlchemyError:
+            return
+        yield gauge
+
+
+@bp.get("/metrics")
+def metrics_view():  # type: ignore[no-untyped-def]
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    extra = CollectorRegistry()
+    extra.register(BacklogCollector(current_app._get_current_object()))  # type: ignore[attr-defined]
+    body += generate_latest(extra)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,76 @@
+"""The bounded pool of threads that processes recorded events and drains the outbox."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from bot.delivery import Deliverer
+from bot.processing import EventProcessor
+
+logger = logging.getLogger("benesapo.worker")
+
+STALE_CHECK_SECONDS = 60.0
+
+
+class EventWorkerPool:
+    def __init__(
+        self,
+        processor: EventProcessor,
+        deliverer: Deliverer,
+        threads: int,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.processor = processor
+        self.deliverer = deliverer
+        self.size = threads
+        self.poll_interval = poll_interval
+        self._wake = threading.Condition()
+        self._pending_signals = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_stale_check = 0.0
+
+    def start(self) -> None:
+        for index in range(self.size):
+            thread = threading.Thread(target=self._loop, name=f"event-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def notify(self, count: int = 1) -> None:
+        with self._wake:
+            self._pending_signals += count
+            self._wake.notify(count)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.processor.run_once()
+                if not worked:
+                    worked = self.deliverer.deliver_due() > 0
+                self._maybe_release_stale()
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly away
+                logger.exception("worker loop error")
+                worked = False
+            if worked:
+                continue
+            with self._wake:
+                if self._pending_signals == 0 and not self._stop.is_set():
+                    self._wake.wait(self.poll_interval)
+                self._pending_signals = max(0, self._pending_signals - 1)
+
+    def _maybe_release_stale(self) -> None:
+        now = time.monotonic()
+        if now - self._last_stale_check >= STALE_CHECK_SECONDS:
+            self._last_stale_check = now
+            self.processor.release_stale()

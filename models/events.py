@@ -1,0 +1,282 @@
+"""Recorded webhook events (each once, by webhookEventId) and the outbox of LINE messages."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from models.base import Base
+from models.db import is_postgres
+
+
+class EventStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+OPEN_STATUSES = (EventStatus.PENDING.value, EventStatus.PROCESSING.value)
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+class WebhookEvent(Base):
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index("ix_webhook_events_claim", "status", "available_at"),
+        Index("ix_webhook_events_user_order", "user_key", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    webhook_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    source_type: Mapped[str] = mapped_column(String(10))
+    user_key: Mapped[str] = mapped_column(String(80))  # ordering key: user, group or room id
+    line_user_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    is_redelivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default=EventStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    handler: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutgoingMessage(Base):
+    """A message (batch) to deliver; written in the same transaction as the change it reports."""
+
+    __tablename__ = "outgoing_messages"
+    __table_args__ = (Index("ix_outgoing_messages_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    to: Mapped[list[str]] = mapped_column(JSON)  # one user id (reply/push) or many (multicast)
+    reply_token: Mapped[str | None] = mapped_column(String(100))
+    reply_deadline: Mapped[datetime | None]
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    retry_key: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    reply_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    sent_via: Mapped[str | None] = mapped_column(String(10))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class LineChat(Base):
+    """Groups and rooms the bot was added to: told once that it works one-to-one."""
+
+    __tablename__ = "line_chats"
+
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_type: Mapped[str] = mapped_column(String(10))
+    noticed_at: Mapped[datetime]
+
+
+# -- recording ---------------------------------------------------------------------------
+
+
+def _source_keys(event: dict[str, Any]) -> tuple[str, str, str | None]:
+    source = event.get("source") or {}
+    kind = str(source.get("type") or "none")
+    user_id = source.get("userId")
+    key = source.get("groupId") or source.get("roomId") or user_id or "none"
+    return kind, str(key), user_id
+
+
+def record_events(session: Session, events: Sequence[dict[str, Any]], now: datetime) -> list[str]:
+    """Insert events not seen before; return the webhookEventIds that were new.
+
+    INSERT … ON CONFLICT DO NOTHING makes this safe against concurrent redeliveries.
+    """
+    rows = []
+    for event in events:
+        kind, key, user_id = _source_keys(event)
+        rows.append(
+            {
+                "webhook_event_id": event["webhookEventId"],
+                "event_type": str(event["type"])[:40],
+                "source_type": kind[:10],
+                "user_key": key[:80],
+                "line_user_id": user_id,
+                "occurred_at": datetime.fromtimestamp(event["timestamp"] / 1000, UTC),
+                "received_at": now,
+                "is_redelivery": bool((event.get("deliveryContext") or {}).get("isRedelivery")),
+                "payload": event,
+                "status": EventStatus.PENDING.value,
+                "attempts": 0,
+                "available_at": now,
+            }
+        )
+    if not rows:
+        return []
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = (
+        dialect.insert(WebhookEvent)
+        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+        .returning(WebhookEvent.webhook_event_id)
+    )
+    return list(session.scalars(stmt.values(rows)))
+
+
+# -- claiming ----------------------------------------------------------------------------
+
+
+def claim_next_events(session: Session, now: datetime, limit: int = 1) -> list[WebhookEvent]:
+    """Claim due events, oldest first, never two open events of the same user at once.
+
+    An event waits while an earlier event of the same user (or group) is still open, so each
+    user's events are processed in timestamp order. On PostgreSQL, rows are claimed with
+    FOR UPDATE SKIP LOCKED so several workers share the queue; SQLite serialises writers.
+    """
+    e = aliased(WebhookEvent)
+    p = aliased(WebhookEvent)
+    earlier_open = (
+        select(p.id)
+        .where(
+            p.user_key == e.user_key,
+            p.status.in_(OPEN_STATUSES),
+            or_(p.occurred_at < e.occurred_at, and_(p.occurred_at == e.occurred_at, p.id < e.id)),
+        )
+        .exists()
+    )
+    stmt = (
+        select(e)
+        .where(e.status == EventStatus.PENDING.value, e.available_at <= now, ~earlier_open)
+        .order_by(e.occurred_at, e.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=e)
+    claimed = list(session.scalars(stmt))
+    for event in claimed:
+        event.status = EventStatus.PROCESSING.value
+        event.claimed_at = now
+        event.attempts += 1
+    session.flush()
+    return claimed
+
+
+def release_stale_claims(session: Session, now: datetime) -> int:
+    """Events claimed by a worker that died are handed back to the queue."""
+    result = session.execute(
+        update(WebhookEvent)
+        .where(
+            WebhookEvent.status == EventStatus.PROCESSING.value,
+            WebhookEvent.claimed_at < now - CLAIM_LEASE,
+        )
+        .values(status=EventStatus.PENDING.value, available_at=now)
+    )
+    return result.rowcount or 0
+
+
+def backlog_size(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(WebhookEvent)
+            .where(WebhookEvent.status.in_(OPEN_STATUSES))
+        )
+        or 0
+    )
+
+
+# -- outbox ------------------------------------------------------------------------------
+
+
+def enqueue_messages(
+    session: Session,
+    *,
+    dedupe_key: str,
+    to: Sequence[str],
+    messages: Sequence[dict[str, Any]],
+    now: datetime,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+) -> OutgoingMessage:
+    """Queue messages for delivery, once per dedupe_key (a replay returns the first row)."""
+    existing = session.scalar(
+        select(OutgoingMessage).where(OutgoingMessage.dedupe_key == dedupe_key)
+    )
+    if existing is not None:
+        return existing
+    row = OutgoingMessage(
+        dedupe_key=dedupe_key,
+        to=list(to),
+        messages=list(messages),
+        reply_token=reply_token,
+        reply_deadline=reply_deadline,
+        retry_key=str(uuid.uuid4()),
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        reply_ambiguous=False,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim_due_outbox(session: Session, now: datetime, limit: int = 50) -> list[OutgoingMessage]:
+    stale = now - CLAIM_LEASE
+    stmt = (
+        select(OutgoingMessage)
+        .where(
+            or_(
+                and_(
+                    OutgoingMessage.status == OutboxStatus.PENDING.value,
+                    OutgoingMessage.next_attempt_at <= now,
+                ),
+                and_(
+                    OutgoingMessage.status == OutboxStatus.SENDING.value,
+                    OutgoingMessage.next_attempt_at <= stale,
+                ),
+            )
+        )
+        .order_by(OutgoingMessage.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        row.status = OutboxStatus.SENDING.value
+        row.next_attempt_at = now
+        row.attempts += 1
+    session.flush()
+    return rows
