@@ -1,0 +1,125 @@
+"""POST /callback: signatures, sizes, shapes, exactly-once recording (no LINE calls here)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.runtime import build_runtime
+from models.events import WebhookEvent
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, body_of, sign, text_event
+
+
+@pytest.fixture
+def client(engine, db, clock):
+    settings = Settings(channel_secret=CHANNEL_SECRET, channel_access_token=ACCESS_TOKEN,
+                        line_api_base_url="http://127.0.0.1:9")
+    app = create_app(runtime=build_runtime(settings, engine=engine, clock=clock),
+                     start_workers=False)
+    return app.test_client()
+
+
+def count_events(db) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(WebhookEvent))
+
+
+def post(client, body: bytes, signature: str | None = "auto", header: str = "X-Line-Signature"):
+    headers = {"Content-Type": "application/json"}
+    if signature == "auto":
+        signature = sign(body)
+    if signature is not None:
+        headers[header] = signature
+    return client.post("/callback", data=body, headers=headers)
+
+
+def test_valid_signed_event_is_recorded_and_acknowledged(client, db):
+    response = post(client, body_of(text_event("こんにちは")))
+    assert response.status_code == 200
+    assert count_events(db) == 1
+
+
+def test_signature_header_name_is_case_insensitive(client, db):
+    response = post(client, body_of(text_event("x")), header="x-line-signature")
+    assert response.status_code == 200
+    assert count_events(db) == 1
+
+
+@pytest.mark.parametrize("signature", [None, "", "bm90IGEgc2lnbmF0dXJl", sign(b"other body")])
+def test_missing_or_wrong_signature_is_400_and_records_nothing(client, db, signature):
+    response = post(client, body_of(text_event("x")), signature=signature)
+    assert response.status_code == 400
+    assert count_events(db) == 0
+
+
+def test_signature_by_another_secret_is_rejected(client, db):
+    body = body_of(text_event("x"))
+    assert post(client, body, signature=sign(body, "someone-else")).status_code == 400
+    assert count_events(db) == 0
+
+
+def test_body_over_one_megabyte_is_413(client, db):
+    body = body_of(text_event("あ" * 400_000))
+    assert len(body) > 1024 * 1024
+    assert post(client, body).status_code == 413
+    assert count_events(db) == 0
+
+
+@pytest.mark.parametrize("body", [
+    b"not json",
+    b"\xff\xfe",
+    b"[]",
+    b'{"destination": "x"}',
+    b'{"events": {}}',
+    b'{"events": [1]}',
+    b'{"events": [{"type": "message", "timestamp": 1}]}',
+    b'{"events": [{"webhookEventId": "E", "timestamp": 1}]}',
+    b'{"events": [{"type": "message", "webhookEventId": "E", "timestamp": "soon"}]}',
+])
+def test_not_the_webhook_shape_is_400(client, db, body):
+    assert post(client, body).status_code == 400
+    assert count_events(db) == 0
+
+
+def test_verify_button_empty_events_is_200(client, db):
+    assert post(client, b'{"destination": "U0", "events": []}').status_code == 200
+    assert count_events(db) == 0
+
+
+def test_redelivered_event_is_acknowledged_and_recorded_once(client, db):
+    event = text_event("ポイント")
+    assert post(client, body_of(event)).status_code == 200
+    redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
+    assert post(client, body_of(redelivered)).status_code == 200
+    assert post(client, body_of(event, event)).status_code == 200
+    assert count_events(db) == 1
+
+
+def test_batch_records_each_event(client, db):
+    events = [text_event(str(i)) for i in range(5)]
+    assert post(client, body_of(*events)).status_code == 200
+    assert count_events(db) == 5
+    recorded = db.scalars(select(WebhookEvent.status)).all()
+    assert set(recorded) == {"pending"}
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["database"] == "up"
+
+
+def test_healthz_is_503_when_database_is_down(clock):
+    settings = Settings(channel_secret="s", channel_access_token="t",
+                        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    app = create_app(runtime=build_runtime(settings, clock=clock), start_workers=False)
+    assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_metrics_are_prometheus_text(client):
+    post(client, body_of(text_event("x")))
+    body = client.get("/metrics").get_data(as_text=True)
+    assert "benesapo_webhook_events_received_total" in body
+    assert "benesapo_webhook_backlog 1.0" in body
