@@ -1,0 +1,84 @@
+"""Flask app of the LINE platform emulator.
+
+Hooks shared by every LINE endpoint (`/v2/...` and `/dialog/...`): a request id on every
+response (`x-line-request-id`), injected faults, bearer-token authentication (`/v2/` only) and
+recording of each call. Endpoints live in blueprints; add new ones (e.g. rich menus) to
+`API_BLUEPRINTS` and they get the same treatment.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, g, request
+from flask.typing import ResponseReturnValue
+
+from emulator.common import AUTH_FAILED, EXTENSION_KEY, fault_message, line_error
+from emulator.control import control_api
+from emulator.messaging import messaging_api
+from emulator.pages import pages
+from emulator.state import EmulatorState, RecordedCall
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+# Blueprints serving LINE's own endpoints (authenticated, faultable, recorded).
+API_BLUEPRINTS: list[Blueprint] = [messaging_api]
+RECORDED_HEADERS = ("X-Line-Retry-Key", "Content-Type")
+
+
+def is_line_api(path: str) -> bool:
+    return path.startswith("/v2/") or path.startswith("/dialog/")
+
+
+def create_emulator_app(state: EmulatorState) -> Flask:
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/_emulator/static")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = state
+
+    @app.before_request
+    def _line_front() -> ResponseReturnValue | None:
+        g.line_request_id = str(uuid.uuid4())
+        g.line_started = time.time()
+        if not is_line_api(request.path):
+            return None
+        fault = state.take_fault(request.path)
+        if fault is not None:
+            if fault.delay > 0:
+                time.sleep(fault.delay)
+            if fault.status:
+                return line_error(fault.status, fault_message(fault.status))
+        if request.path.startswith("/v2/"):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not state.token_is_valid(token.strip()):
+                return line_error(401, AUTH_FAILED)
+        return None
+
+    @app.after_request
+    def _line_back(response: Response) -> Response:
+        request_id = getattr(g, "line_request_id", None) or str(uuid.uuid4())
+        response.headers["x-line-request-id"] = request_id
+        if is_line_api(request.path):
+            headers = {h: request.headers[h] for h in RECORDED_HEADERS if h in request.headers}
+            state.record(
+                RecordedCall(
+                    method=request.method,
+                    path=request.path,
+                    query=dict(request.args),
+                    headers=headers,
+                    body=request.get_json(silent=True),
+                    status=response.status_code,
+                    at=getattr(g, "line_started", time.time()),
+                    request_id=request_id,
+                )
+            )
+        return response
+
+    for blueprint in API_BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.register_blueprint(control_api)
+    app.register_blueprint(pages)
+    return app

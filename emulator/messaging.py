@@ -1,0 +1,209 @@
+"""The Messaging API endpoints the bot calls, answered as LINE answers them.
+
+Authentication, fault injection, request ids and call recording are done for every `/v2/` path
+by hooks in `emulator.app`, so each view here only does the endpoint's own work.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from bot.line_client import validate_request
+from bot.line_limits import MessageLimitError
+from emulator.common import get_state, line_error
+from emulator.state import USER_ID_RE
+
+messaging_api = Blueprint("messaging_api", __name__)
+
+CHAT_ID_RE = re.compile(r"^[UCR][0-9a-f]{32}$")
+PROPERTY_RE = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
+
+
+def error_details(exc: MessageLimitError) -> list[dict[str, str]]:
+    """Split 'messages[0].quickReply[0]: label too long' into LINE's {message, property}."""
+    text = str(exc)
+    match = PROPERTY_RE.match(text)
+    if match:
+        return [{"message": match.group(2), "property": match.group(1)}]
+    if text.startswith("send "):
+        return [{"message": text, "property": "messages"}]
+    if text.startswith("multicast takes"):
+        return [{"message": text, "property": "to"}]
+    return [{"message": text}]
+
+
+def json_body() -> dict[str, Any] | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def invalid_body(exc: MessageLimitError) -> ResponseReturnValue:
+    details = error_details(exc)
+    return line_error(400, f"The request body has {len(details)} error(s)", details)
+
+
+def not_json() -> ResponseReturnValue:
+    return line_error(400, "The request body could not be parsed as a JSON object")
+
+
+def validated(kind: str) -> tuple[dict[str, Any] | None, ResponseReturnValue | None]:
+    body = json_body()
+    if body is None:
+        return None, not_json()
+    try:
+        validate_request(kind, body)
+    except MessageLimitError as exc:
+        return None, invalid_body(exc)
+    return body, None
+
+
+def retry_key() -> tuple[str | None, ResponseReturnValue | None]:
+    key = request.headers.get("X-Line-Retry-Key")
+    if key is None:
+        return None, None
+    try:
+        uuid.UUID(key)
+    except ValueError:
+        return None, line_error(
+            400,
+            "The value of the X-Line-Retry-Key header is invalid",
+            [{"message": "must be a UUID", "property": "X-Line-Retry-Key"}],
+        )
+    return key.lower(), None
+
+
+@messaging_api.post("/v2/bot/message/reply")
+def reply() -> ResponseReturnValue:
+    body, error = validated("reply")
+    if error is not None:
+        return error
+    assert body is not None
+    accepted = get_state().accept_reply(body["replyToken"], body["messages"])
+    if accepted is None:
+        return line_error(400, "Invalid reply token")
+    _user_id, sent = accepted
+    return jsonify({"sentMessages": sent})
+
+
+def _send(
+    via: str, recipients: list[str], body: dict[str, Any], key: str | None
+) -> ResponseReturnValue:
+    result = get_state().accept_send(via, recipients, body["messages"], key, g.line_request_id)
+    if result.quota_exceeded:
+        return line_error(429, "You have reached your monthly limit.")
+    if not result.accepted:
+        response = jsonify(
+            {
+                "message": "The retry key is already accepted",
+                "sentMessages": result.sent_messages,
+            }
+            if via == "push"
+            else {"message": "The retry key is already accepted"}
+        )
+        response.status_code = 409
+        response.headers["x-line-accepted-request-id"] = result.accepted_request_id or ""
+        return response
+    return jsonify({"sentMessages": result.sent_messages} if via == "push" else {})
+
+
+@messaging_api.post("/v2/bot/message/push")
+def push() -> ResponseReturnValue:
+    key, error = retry_key()
+    if error is not None:
+        return error
+    body, error = validated("push")
+    if error is not None:
+        return error
+    assert body is not None
+    if not CHAT_ID_RE.match(body["to"]):
+        return line_error(
+            400,
+            "The property, 'to', in the request body is invalid (line: -, column: -)",
+            [{"message": "invalid user, group or room id", "property": "to"}],
+        )
+    return _send("push", [body["to"]], body, key)
+
+
+@messaging_api.post("/v2/bot/message/multicast")
+def multicast() -> ResponseReturnValue:
+    key, error = retry_key()
+    if error is not None:
+        return error
+    body, error = validated("multicast")
+    if error is not None:
+        return error
+    assert body is not None
+    bad = [i for i, to in enumerate(body["to"]) if not USER_ID_RE.match(str(to))]
+    if bad:
+        details = [{"message": "invalid user id", "property": f"to[{i}]"} for i in bad]
+        return line_error(400, f"The request body has {len(details)} error(s)", details)
+    return _send("multicast", list(body["to"]), body, key)
+
+
+@messaging_api.get("/v2/bot/message/quota")
+def quota() -> ResponseReturnValue:
+    value, _usage = get_state().quota_status()
+    return jsonify({"type": "limited", "value": value})
+
+
+@messaging_api.get("/v2/bot/message/quota/consumption")
+def quota_consumption() -> ResponseReturnValue:
+    _value, usage = get_state().quota_status()
+    return jsonify({"totalUsage": usage})
+
+
+@messaging_api.get("/v2/bot/profile/<user_id>")
+def profile(user_id: str) -> ResponseReturnValue:
+    user = get_state().get_user(user_id)
+    if user is None or not user.following:
+        return line_error(404, "Not found")
+    return jsonify(
+        {"userId": user.user_id, "displayName": user.display_name, "language": user.language}
+    )
+
+
+@messaging_api.get("/v2/bot/info")
+def bot_info() -> ResponseReturnValue:
+    state = get_state()
+    return jsonify(
+        {
+            "userId": state.bot_user_id,
+            "basicId": "@000emulator",
+            "displayName": state.bot_display_name,
+            "chatMode": "bot",
+            "markAsReadMode": "auto",
+        }
+    )
+
+
+@messaging_api.post("/v2/bot/user/<user_id>/linkToken")
+def link_token(user_id: str) -> ResponseReturnValue:
+    if not USER_ID_RE.match(user_id):
+        return line_error(400, "The value of the userId path parameter is invalid")
+    return jsonify({"linkToken": get_state().issue_link_token(user_id)})
+
+
+@messaging_api.post("/v2/bot/chat/loading/start")
+def loading_start() -> ResponseReturnValue:
+    body = json_body()
+    if body is None:
+        return not_json()
+    chat_id = body.get("chatId")
+    seconds = body.get("loadingSeconds", 20)
+    if not isinstance(chat_id, str) or not USER_ID_RE.match(chat_id):
+        return line_error(
+            400, "The request body has 1 error(s)", [{"message": "invalid", "property": "chatId"}]
+        )
+    if not isinstance(seconds, int) or not (5 <= seconds <= 60 and seconds % 5 == 0):
+        return line_error(
+            400,
+            "The request body has 1 error(s)",
+            [{"message": "must be a multiple of 5 from 5 to 60", "property": "loadingSeconds"}],
+        )
+    get_state().record_loading(chat_id, seconds)
+    return jsonify({}), 202

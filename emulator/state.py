@@ -1,0 +1,380 @@
+"""Thread-safe in-memory state of the LINE platform emulator.
+
+Everything the emulator knows lives in one `EmulatorState` guarded by one lock: the channel's
+credentials, the bot's webhook URL, simulated users, recorded API calls, reply tokens, accepted
+retry keys, pending faults, issued link tokens, each user's inbox and the monthly quota.
+Methods that check-and-change (consume a reply token, accept a retry key and deliver) do so in
+one critical section so concurrent requests behave like LINE does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REPLY_TOKEN_TTL_SECONDS = 60.0
+LINK_TOKEN_TTL_SECONDS = 600.0
+DEFAULT_QUOTA = 10_000
+MAX_RECORDED_CALLS = 10_000
+
+USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
+CROCKFORD32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# Message types LINE gives a quote token when sent as push or reply.
+QUOTABLE_TYPES = {"text", "textV2", "sticker", "image", "video"}
+
+
+def new_user_id() -> str:
+    return "U" + secrets.token_hex(16)
+
+
+def new_ulid(now: float | None = None) -> str:
+    """A 26-character ULID (48-bit ms timestamp + 80 random bits, Crockford base32)."""
+    ms = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
+    value = (ms << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(CROCKFORD32[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+@dataclass
+class User:
+    user_id: str
+    display_name: str
+    language: str = "ja"
+    following: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    status: int
+    at: float
+    request_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Fault:
+    path: str
+    status: int | None
+    delay: float
+    remaining: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ReplyToken:
+    token: str
+    user_id: str
+    issued_at: float
+    used: bool = False
+    expired: bool = False
+
+
+@dataclass
+class LinkToken:
+    token: str
+    user_id: str
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class InboxEntry:
+    seq: int
+    via: str
+    message: dict[str, Any]
+    at: float
+    id: str
+    sender: str = "bot"  # "bot" for inbox messages, "user" for what the user sent (timeline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SendResult:
+    """Outcome of a push/multicast: either accepted or a duplicate of an accepted retry key."""
+
+    accepted: bool
+    sent_messages: list[dict[str, str]] = field(default_factory=list)
+    accepted_request_id: str | None = None
+    quota_exceeded: bool = False
+
+
+class EmulatorState:
+    """All emulator state; every public method takes the one lock."""
+
+    def __init__(
+        self,
+        channel_secret: str,
+        access_tokens: Iterable[str],
+        webhook_url: str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.channel_secret = channel_secret
+        self.access_tokens: set[str] = set(access_tokens)
+        self.webhook_url = webhook_url
+        self.clock = clock
+        self.bot_user_id = new_user_id()
+        self.bot_display_name = "ベネサポ"
+        self.webhook_timeout = 10.0
+        self.users: dict[str, User] = {}
+        self.calls: list[RecordedCall] = []
+        self.reply_tokens: dict[str, ReplyToken] = {}
+        self.retry_keys: dict[str, tuple[str, list[dict[str, str]]]] = {}
+        self.faults: list[Fault] = []
+        self.link_tokens: dict[str, LinkToken] = {}
+        self.inboxes: dict[str, list[InboxEntry]] = {}
+        self.timelines: dict[str, list[InboxEntry]] = {}
+        self.quota = DEFAULT_QUOTA
+        self.total_usage = 0
+        self.loading: list[dict[str, Any]] = []
+        # Reserved for the rich menu endpoints (added later): id -> menu, user id -> menu id.
+        self.rich_menus: dict[str, dict[str, Any]] = {}
+        self.user_rich_menus: dict[str, str] = {}
+        self.default_rich_menu: str | None = None
+        self._seq = itertools.count(1)
+        self._message_ids = itertools.count(590_000_000_000_000_001)
+
+    # -- credentials ------------------------------------------------------------------------
+
+    def token_is_valid(self, token: str) -> bool:
+        with self.lock:
+            return token in self.access_tokens
+
+    # -- users ------------------------------------------------------------------------------
+
+    def add_user(self, user_id: str | None = None, display_name: str | None = None) -> User:
+        """Create a simulated user, or return the existing one with that id (or that name)."""
+        with self.lock:
+            if user_id is not None and user_id in self.users:
+                return self.users[user_id]
+            if user_id is None and display_name is not None:
+                for user in self.users.values():
+                    if user.display_name == display_name:
+                        return user
+            if user_id is not None and not USER_ID_RE.match(user_id):
+                raise ValueError(f"a user id is 'U' and 32 hex digits, not {user_id!r}")
+            uid = user_id or new_user_id()
+            user = User(uid, display_name or f"ユーザー{len(self.users) + 1}")
+            self.users[uid] = user
+            return user
+
+    def get_user(self, user_id: str) -> User | None:
+        with self.lock:
+            return self.users.get(user_id)
+
+    def list_users(self) -> list[User]:
+        with self.lock:
+            return list(self.users.values())
+
+    def set_following(self, user_id: str, following: bool) -> None:
+        with self.lock:
+            if user_id in self.users:
+                self.users[user_id].following = following
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record(self, call: RecordedCall) -> None:
+        with self.lock:
+            self.calls.append(call)
+            if len(self.calls) > MAX_RECORDED_CALLS:
+                del self.calls[: len(self.calls) - MAX_RECORDED_CALLS]
+
+    def recorded_calls(self, path_prefix: str | None = None) -> list[RecordedCall]:
+        with self.lock:
+            return [c for c in self.calls if path_prefix is None or c.path.startswith(path_prefix)]
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def add_fault(self, path: str, status: int | None, delay: float = 0.0, count: int = 1) -> Fault:
+        fault = Fault(path=path, status=status or None, delay=max(0.0, delay), remaining=count)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, path: str) -> Fault | None:
+        """The first pending fault for `path` (its count is used up by one), or None."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.path == path and fault.remaining > 0:
+                    fault.remaining -= 1
+                    taken = Fault(fault.path, fault.status, fault.delay, fault.remaining)
+                    self.faults = [f for f in self.faults if f.remaining > 0]
+                    return taken
+            return None
+
+    # -- reply tokens ------------------------------------------------------------------------
+
+    def issue_reply_token(self, user_id: str) -> str:
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.reply_tokens[token] = ReplyToken(token, user_id, self.clock())
+        return token
+
+    def reply_token_user(self, token: str) -> str | None:
+        """The user a still-usable reply token was issued for (without consuming it)."""
+        with self.lock:
+            entry = self._usable_reply_token(token)
+            return entry.user_id if entry else None
+
+    def _usable_reply_token(self, token: str) -> ReplyToken | None:
+        entry = self.reply_tokens.get(token)
+        if entry is None or entry.used or entry.expired:
+            return None
+        if self.clock() - entry.issued_at > REPLY_TOKEN_TTL_SECONDS:
+            return None
+        return entry
+
+    def expire_reply_tokens(self) -> int:
+        with self.lock:
+            count = 0
+            for entry in self.reply_tokens.values():
+                if not entry.used and not entry.expired:
+                    entry.expired = True
+                    count += 1
+            return count
+
+    def accept_reply(
+        self, token: str, messages: list[dict[str, Any]]
+    ) -> tuple[str, list[dict[str, str]]] | None:
+        """Consume the reply token and deliver; None if the token is not usable."""
+        with self.lock:
+            entry = self._usable_reply_token(token)
+            if entry is None:
+                return None
+            entry.used = True
+            sent = self._deliver_locked(entry.user_id, "reply", messages)
+            return entry.user_id, sent
+
+    # -- push / multicast ---------------------------------------------------------------------
+
+    def accept_send(
+        self,
+        via: str,
+        recipients: list[str],
+        messages: list[dict[str, Any]],
+        retry_key: str | None,
+        request_id: str,
+    ) -> SendResult:
+        """Deliver a push/multicast once per retry key and count it against the quota."""
+        with self.lock:
+            if retry_key is not None and retry_key in self.retry_keys:
+                first_id, first_sent = self.retry_keys[retry_key]
+                return SendResult(False, first_sent, accepted_request_id=first_id)
+            unique = list(dict.fromkeys(recipients))
+            if self.total_usage + len(unique) > self.quota:
+                return SendResult(False, quota_exceeded=True)
+            sent: list[dict[str, str]] = []
+            for user_id in unique:
+                sent = self._deliver_locked(user_id, via, messages)
+            self.total_usage += len(unique)
+            if retry_key is not None:
+                self.retry_keys[retry_key] = (request_id, sent)
+            return SendResult(True, sent)
+
+    def _deliver_locked(
+        self, user_id: str, via: str, messages: list[dict[str, Any]]
+    ) -> list[dict[str, str]]:
+        inbox = self.inboxes.setdefault(user_id, [])
+        timeline = self.timelines.setdefault(user_id, [])
+        sent = []
+        now = self.clock()
+        for message in messages:
+            message_id = str(next(self._message_ids))
+            entry = InboxEntry(next(self._seq), via, message, now, message_id)
+            inbox.append(entry)
+            timeline.append(entry)
+            info = {"id": message_id}
+            if message.get("type") in QUOTABLE_TYPES:
+                info["quoteToken"] = secrets.token_urlsafe(24)
+            sent.append(info)
+        return sent
+
+    def record_user_action(self, user_id: str, kind: str, payload: dict[str, Any]) -> InboxEntry:
+        """Put what the simulated user did on their timeline (not in the inbox)."""
+        with self.lock:
+            entry = InboxEntry(
+                next(self._seq), kind, payload, self.clock(), str(next(self._message_ids)), "user"
+            )
+            self.timelines.setdefault(user_id, []).append(entry)
+            return entry
+
+    def inbox(self, user_id: str, after: int = 0) -> list[InboxEntry]:
+        with self.lock:
+            return [e for e in self.inboxes.get(user_id, []) if e.seq > after]
+
+    def timeline(self, user_id: str, after: int = 0) -> list[InboxEntry]:
+        with self.lock:
+            return [e for e in self.timelines.get(user_id, []) if e.seq > after]
+
+    # -- quota -------------------------------------------------------------------------------
+
+    def set_quota(self, value: int) -> None:
+        with self.lock:
+            self.quota = value
+
+    def quota_status(self) -> tuple[int, int]:
+        with self.lock:
+            return self.quota, self.total_usage
+
+    # -- link tokens -------------------------------------------------------------------------
+
+    def issue_link_token(self, user_id: str) -> str:
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            self.link_tokens[token] = LinkToken(token, user_id, self.clock())
+        return token
+
+    def use_link_token(self, token: str) -> tuple[str | None, bool]:
+        """(user id or None if unknown, ok). A token is single-use and valid for 10 minutes."""
+        with self.lock:
+            entry = self.link_tokens.get(token)
+            if entry is None:
+                return None, False
+            if entry.used or self.clock() - entry.issued_at > LINK_TOKEN_TTL_SECONDS:
+                return entry.user_id, False
+            entry.used = True
+            return entry.user_id, True
+
+    # -- misc --------------------------------------------------------------------------------
+
+    def record_loading(self, chat_id: str, seconds: int) -> None:
+        with self.lock:
+            self.loading.append({"chatId": chat_id, "loadingSeconds": seconds, "at": self.clock()})
+
+    def reset(self) -> None:
+        """Forget calls, inboxes, faults, tokens and retry keys (users and settings stay)."""
+        with self.lock:
+            self.calls.clear()
+            self.inboxes.clear()
+            self.timelines.clear()
+            self.faults.clear()
+            self.reply_tokens.clear()
+            self.link_tokens.clear()
+            self.retry_keys.clear()
+            self.loading.clear()
+            self.total_usage = 0
