@@ -381,7 +381,7 @@ def test_multicast_delivers_to_each_and_enforces_the_limit(
             ("multicast", "全員へ")
         ]
 
-    too_many = ["U%032x" % i for i in range(501)]
+    too_many = [f"U{i:032x}" for i in range(501)]
     refused = post(emulator, "/v2/bot/message/multicast", {"to": too_many, "messages": [text("x")]})
     assert refused.status_code == 400
     assert refused.json()["details"][0]["property"] == "to"
