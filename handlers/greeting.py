@@ -36,12 +36,22 @@ def fallback(ctx: Context, user_input: Input) -> list[Message]:
     ]
 
 
+def non_text(ctx: Context) -> list[Message]:
+    return [
+        text(
+            texts.NON_TEXT,
+            quick=[message_action("よくある質問"), message_action("使い方")],
+        )
+    ]
+
+
 def how_to(ctx: Context, user_input: Input) -> list[Message]:
     return [text(texts.HOW_TO)]
 
 
 def register(router: Router) -> None:
     router.on_event("follow")(greeting)
+    router.on_event("message:other")(non_text)
     router.keyword("使い方", "ヘルプ", "help", "メニュー")(how_to)
     router.postback("howto")(how_to)
     router.fallback(fallback)

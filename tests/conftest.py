@@ -61,5 +61,106 @@ def db(engine: Engine, session_factory: sessionmaker[Session]) -> Iterator[Sessi
 
 
 @pytest.fixture
+def dbview(engine: Engine, db: Session) -> Iterator[Session]:
+    """A read view in autocommit mode: always sees the latest committed state and never holds
+    a lock (for end-to-end tests that look at what the running bot wrote)."""
+    session = Session(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+# -- end to end: the bot on real HTTP, the LINE emulator on real HTTP ------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator_server():
+    from emulator.server import EmulatorServer
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+
+    with EmulatorServer(CHANNEL_SECRET, ACCESS_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture(scope="session")
+def bot_server(engine, emulator_server, app_clock):
+    """The whole bot (webhook, workers, LINE client) against the emulator."""
+    from bot.app import create_app
+    from bot.config import Settings
+    from bot.line_client import LineClient, RetryPolicy
+    from bot.runtime import build_runtime
+    from tests.e2e import ServerThread
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+
+    settings = Settings(
+        channel_secret=CHANNEL_SECRET,
+        channel_access_token=ACCESS_TOKEN,
+        database_url=str(engine.url),
+        line_api_base_url=emulator_server.url,
+        line_data_api_base_url=emulator_server.url,
+        webhook_workers=2,
+        line_timeout_seconds=1.0,
+        allow_future_dates=True,
+    )
+    runtime = build_runtime(settings, engine=engine, clock=app_clock)
+    line = LineClient(settings, retry=RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05))
+    app = create_app(runtime=runtime, line=line, start_workers=False)
+    server = ServerThread(app).start()
+    app.config["SERVER_URL"] = server.url
+    from bot.app import get_services
+
+    services = get_services(app)
+    services.start_workers(settings.webhook_workers)
+    emulator_server.state.webhook_url = server.url + "/callback"
+    yield app
+    services.stop_workers()
+    server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server):
+    from emulator.client import EmulatorClient
+
+    client = EmulatorClient(emulator_server.url)
+    client.reset()
+    return client
+
+
+@pytest.fixture
+def services(bot_server, db, app_clock):
+    """The running bot's services, on a clean database and a reset clock."""
+    from bot.app import get_services
+
+    app_clock.set(FixedClock().now())
+    return get_services(bot_server)
+
+
+@pytest.fixture
+def chat(services, emulator, session_factory):
+    from tests.e2e import Chat
+
+    user = emulator.create_user(display_name="テスト太郎")
+    return Chat(emulator, session_factory, user["user_id"])
+
+
+@pytest.fixture
+def new_chat(services, emulator, session_factory):
+    """Make more simulated users: new_chat("名前")."""
+    from tests.e2e import Chat
+
+    def make(name: str) -> Chat:
+        user = emulator.create_user(display_name=name)
+        return Chat(emulator, session_factory, user["user_id"])
+
+    return make

@@ -39,7 +39,8 @@ def user_event(event_type: str, user_id: str = "U" + "a" * 32, **fields: Any) ->
 
 def text_event(text: str, user_id: str = "U" + "a" * 32, **fields: Any) -> dict[str, Any]:
     return user_event(
-        "message", user_id,
+        "message",
+        user_id,
         replyToken=fields.pop("replyToken", f"rt-{next(_counter)}"),
         message={"id": str(next(_counter)), "type": "text", "text": text, "quoteToken": "q"},
         **fields,

@@ -14,10 +14,14 @@ from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, body_of, sign, text_even
 
 @pytest.fixture
 def client(engine, db, clock):
-    settings = Settings(channel_secret=CHANNEL_SECRET, channel_access_token=ACCESS_TOKEN,
-                        line_api_base_url="http://127.0.0.1:9")
-    app = create_app(runtime=build_runtime(settings, engine=engine, clock=clock),
-                     start_workers=False)
+    settings = Settings(
+        channel_secret=CHANNEL_SECRET,
+        channel_access_token=ACCESS_TOKEN,
+        line_api_base_url="http://127.0.0.1:9",
+    )
+    app = create_app(
+        runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False
+    )
     return app.test_client()
 
 
@@ -67,17 +71,20 @@ def test_body_over_one_megabyte_is_413(client, db):
     assert count_events(db) == 0
 
 
-@pytest.mark.parametrize("body", [
-    b"not json",
-    b"\xff\xfe",
-    b"[]",
-    b'{"destination": "x"}',
-    b'{"events": {}}',
-    b'{"events": [1]}',
-    b'{"events": [{"type": "message", "timestamp": 1}]}',
-    b'{"events": [{"webhookEventId": "E", "timestamp": 1}]}',
-    b'{"events": [{"type": "message", "webhookEventId": "E", "timestamp": "soon"}]}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"destination": "x"}',
+        b'{"events": {}}',
+        b'{"events": [1]}',
+        b'{"events": [{"type": "message", "timestamp": 1}]}',
+        b'{"events": [{"webhookEventId": "E", "timestamp": 1}]}',
+        b'{"events": [{"type": "message", "webhookEventId": "E", "timestamp": "soon"}]}',
+    ],
+)
 def test_not_the_webhook_shape_is_400(client, db, body):
     assert post(client, body).status_code == 400
     assert count_events(db) == 0
@@ -112,8 +119,11 @@ def test_healthz_reports_database(client):
 
 
 def test_healthz_is_503_when_database_is_down(clock):
-    settings = Settings(channel_secret="s", channel_access_token="t",
-                        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    settings = Settings(
+        channel_secret="s",
+        channel_access_token="t",
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+    )
     app = create_app(runtime=build_runtime(settings, clock=clock), start_workers=False)
     assert app.test_client().get("/healthz").status_code == 503
 
