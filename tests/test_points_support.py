@@ -118,6 +118,5 @@ def check_invariants(db: Session, member: Member, ledger_: PointsLedger) -> None
     assert balance.available == sum(
         lot.remaining
         for lot in lots
-        if lot.status == "active"
-        and lot.available_at <= ledger_.clock.now() < lot.expires_at
+        if lot.status == "active" and lot.available_at <= ledger_.clock.now() < lot.expires_at
     )
