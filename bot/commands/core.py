@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bot.migrate import upgrade_database
@@ -20,4 +22,74 @@ def db_upgrade(lazy) -> None:  # type: ignore[no-untyped-def]
     click.echo("database is up to date")
 
 
-COMMANDS = [db]
+def _wait_for_signal() -> None:
+    """Block until SIGINT/SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        stop.wait(1.0)
+
+
+@click.command()
+@click.option("--threads", type=int, default=None, help="Worker threads (default WEBHOOK_WORKERS).")
+@click.pass_obj
+def worker(lazy, threads) -> None:  # type: ignore[no-untyped-def]
+    """Process recorded webhook events and the outbox (the Procfile's `worker`).
+
+    Run the web process with WEBHOOK_WORKERS=0 when worker processes take this over.
+    """
+    from bot.app import Services
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    runtime = lazy.get()
+    services = Services(runtime)
+    count = threads or max(1, runtime.settings.webhook_workers)
+    services.start_workers(count)
+    click.echo(f"worker: {count} threads processing events; Ctrl-C to stop")
+    _wait_for_signal()
+    services.stop_workers()
+
+
+@click.command()
+@click.pass_obj
+def scheduler(lazy) -> None:  # type: ignore[no-untyped-def]
+    """Run the scheduled jobs in this process (the Procfile's `clock`)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from bot.app import Services
+    from bot.logging_setup import configure_logging
+    from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
+    from models.timeutil import JST
+
+    configure_logging()
+    runtime = lazy.get()
+    services = Services(runtime)
+    blocking = BlockingScheduler(timezone=JST)
+    install_jobs(blocking, LeasedRunner(runtime), standard_jobs(runtime, services.deliverer))
+    click.echo("scheduler: running; Ctrl-C to stop")
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        blocking.shutdown(wait=False)
+
+
+COMMANDS = [db, worker, scheduler]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT") or 8000))
+@click.option("--emulator-port", type=int, default=8001, show_default=True)
+def dev(host: str, port: int, emulator_port: int) -> None:
+    """Everything locally (what `make run` runs): SQLite, demo data, emulator, bot, scheduler."""
+    from bot.devserver import run_dev
+
+    run_dev(host, port, emulator_port)
+
+
+COMMANDS.append(dev)

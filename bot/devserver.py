@@ -1,0 +1,92 @@
+"""`make run`: database, demo data, the LINE emulator, the bot and the scheduler in one process."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import threading
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from werkzeug.serving import make_server
+
+from bot.app import create_app, get_services
+from bot.config import load_settings
+from bot.migrate import upgrade_database
+from bot.runtime import build_runtime
+from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
+from emulator.server import EmulatorServer
+from models.timeutil import JST
+
+DEV_SECRET = "dev-channel-secret"
+DEV_TOKEN = "dev-channel-access-token"
+
+
+def _seed_demo(runtime) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    if importlib.util.find_spec("models.demo") is None:
+        return None
+    from models.demo import seed_demo
+
+    with runtime.session_factory() as session, session.begin():
+        return seed_demo(session, runtime.clock)
+
+
+def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001) -> None:
+    os.environ.setdefault("LINE_CHANNEL_SECRET", DEV_SECRET)
+    os.environ.setdefault("LINE_CHANNEL_ACCESS_TOKEN", DEV_TOKEN)
+    base = load_settings(require_secrets=False)
+    emulator_url = f"http://{host}:{emulator_port}"
+    settings = base.with_overrides(
+        port=port,
+        line_api_base_url=emulator_url,
+        line_data_api_base_url=emulator_url,
+        public_base_url=f"http://{host}:{port}",
+        extra={**base.extra, "LINE_ACCOUNT_LINK_URL": f"{emulator_url}/dialog/bot/accountLink"},
+    )
+    runtime = build_runtime(settings)
+    click.echo(f"database: {settings.database_url}")
+    upgrade_database(runtime.engine)
+    demo = _seed_demo(runtime)
+
+    emulator = EmulatorServer(
+        settings.channel_secret,
+        settings.channel_access_token,
+        webhook_url=f"http://{host}:{port}/callback",
+        host=host,
+        port=emulator_port,
+    ).start()
+    app = create_app(runtime=runtime)
+    server = make_server(host, port, app, threaded=True)
+    server_thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
+    server_thread.start()
+    scheduler = BackgroundScheduler(timezone=JST)
+    install_jobs(
+        scheduler, LeasedRunner(runtime), standard_jobs(runtime, get_services(app).deliverer)
+    )
+    scheduler.start()
+
+    click.echo("")
+    click.echo(f"  bot webhook:        http://{host}:{port}/callback")
+    click.echo(f"  LINE emulator chat: {emulator.url}/   <- open this in your browser")
+    click.echo(f"  terminal chat:      .venv/bin/benesapo chat --emulator {emulator.url}")
+    if demo:
+        click.echo(f"  demo company code:  {demo['company_code']}")
+        click.echo(f"  demo member:        {demo['member_id']} / {demo['password']}")
+    click.echo("  Ctrl-C stops everything.")
+    click.echo("")
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            stop.wait(0.5)
+    finally:
+        click.echo("stopping…")
+        scheduler.shutdown(wait=False)
+        server.shutdown()
+        get_services(app).stop_workers()
+        emulator.stop()
+        runtime.engine.dispose()
+        click.echo("stopped.")

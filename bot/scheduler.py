@@ -1,0 +1,131 @@
+"""Scheduled jobs (APScheduler), each guarded by a database lease and logged with its counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.delivery import Deliverer
+from bot.runtime import Runtime
+from models.leases import acquire_lease, release_lease
+from models.points import PointsLedger
+from models.timeutil import JST
+
+logger = logging.getLogger("benesapo.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    trigger: Any
+    run: Callable[[], dict[str, int]]
+    lease: timedelta
+    misfire_grace_seconds: int
+
+
+def confirm_pending(runtime: Runtime) -> dict[str, int]:
+    with runtime.session_factory() as session, session.begin():
+        return {"confirmed": PointsLedger(session, runtime.clock).confirm_due()}
+
+
+def expire_lots(runtime: Runtime) -> dict[str, int]:
+    with runtime.session_factory() as session, session.begin():
+        return {"expired": PointsLedger(session, runtime.clock).expire_due()}
+
+
+def retry_outbox(deliverer: Deliverer, max_batches: int = 100) -> dict[str, int]:
+    attempted = 0
+    for _ in range(max_batches):
+        count = deliverer.deliver_due()
+        attempted += count
+        if count == 0:
+            break
+    return {"attempted": attempted}
+
+
+def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
+    return [
+        Job(
+            "confirm_pending_points",
+            CronTrigger(minute=5, timezone=JST),
+            lambda: confirm_pending(runtime),
+            timedelta(minutes=30),
+            3600,
+        ),
+        Job(
+            "expire_point_lots",
+            CronTrigger(hour=0, minute=10, timezone=JST),
+            lambda: expire_lots(runtime),
+            timedelta(hours=1),
+            6 * 3600,
+        ),
+        Job(
+            "outbox_retries",
+            IntervalTrigger(minutes=1, timezone=JST),
+            lambda: retry_outbox(deliverer),
+            timedelta(minutes=5),
+            60,
+        ),
+    ]
+
+
+class LeasedRunner:
+    """Runs a job only while holding its lease, and logs one JSON line per run."""
+
+    def __init__(self, runtime: Runtime, holder: str | None = None) -> None:
+        self.runtime = runtime
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def __call__(self, job: Job) -> dict[str, Any]:
+        factory, clock = self.runtime.session_factory, self.runtime.clock
+        if not acquire_lease(factory, job.id, self.holder, clock.now(), job.lease):
+            logger.info(json.dumps({"event": "job_skipped", "job": job.id, "reason": "leased"}))
+            return {"skipped": True}
+        started = time.perf_counter()
+        try:
+            counts = job.run()
+        except Exception as exc:  # noqa: BLE001 - logged; the next run tries again
+            logger.exception(
+                json.dumps({"event": "job_failed", "job": job.id, "error": type(exc).__name__})
+            )
+            return {"failed": True}
+        finally:
+            release_lease(factory, job.id, self.holder, clock.now())
+        logger.info(
+            json.dumps(
+                {
+                    "event": "job_run",
+                    "job": job.id,
+                    **counts,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            )
+        )
+        return counts
+
+
+def install_jobs(scheduler: BaseScheduler, runner: LeasedRunner, jobs: list[Job]) -> None:
+    for job in jobs:
+        scheduler.add_job(
+            runner,
+            trigger=job.trigger,
+            args=[job],
+            id=job.id,
+            name=job.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=job.misfire_grace_seconds,
+        )
