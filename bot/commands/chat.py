@@ -250,7 +250,7 @@ def chat(emulator_url: str, user_name: str, wait: float) -> None:
         who = f"{user['display_name']} ({user['user_id']})"
         click.echo(f"{who} として {emulator_url} に接続しました。")
         click.echo("番号でボタンを選択、/postback DATA、/follow、/unfollow、/quit で終了。")
-    stream = click.get_text_stream("stdin")
+    stream = sys.stdin
     while True:
         if interactive:
             click.echo("> ", nl=False)
