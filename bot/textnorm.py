@@ -61,7 +61,7 @@ ASCII_SYNONYMS: dict[str, str] = {
 
 _SYNONYM_RE = re.compile("|".join(re.escape(k) for k in sorted(SYNONYMS, key=len, reverse=True)))
 _ASCII_RE = re.compile(
-    r"(?<![a-z0-9])("
+    r"(?<![a-z])("
     + "|".join(re.escape(k) for k in sorted(ASCII_SYNONYMS, key=len, reverse=True))
     + r")(?![a-z0-9])"
 )
