@@ -5,10 +5,18 @@ from __future__ import annotations
 from alembic import context
 
 import models
+from models.base import UTCDateTime
 from models.db import make_engine
 
 config = context.config
 target_metadata = models.Base.metadata
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render our UTCDateTime as the plain type it stores (migrations must not import models)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_online() -> None:
@@ -26,6 +34,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
