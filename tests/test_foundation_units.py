@@ -1,0 +1,160 @@
+"""Units of the foundation: settings, LINE limits, logs, leases, concurrent event workers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.config import ConfigError, load_settings
+from bot.line_client import validate_messages
+from bot.line_limits import MessageLimitError, check_messages, text_length
+from bot.logging_setup import JsonFormatter
+from bot.messages import buttons, message_action, postback_action, text
+from models.db import transaction
+from models.events import EventStatus, WebhookEvent, record_events
+from models.leases import acquire_lease, release_lease
+from tests.helpers import text_event
+
+
+def test_missing_secret_stops_start_up_naming_the_variable():
+    with pytest.raises(ConfigError, match="LINE_CHANNEL_ACCESS_TOKEN"):
+        load_settings({"LINE_CHANNEL_SECRET": "s"})
+    with pytest.raises(ConfigError, match="LINE_CHANNEL_SECRET"):
+        load_settings({})
+
+
+def test_settings_defaults_and_overrides():
+    settings = load_settings(
+        {
+            "LINE_CHANNEL_SECRET": "s",
+            "LINE_CHANNEL_ACCESS_TOKEN": "t",
+            "PORT": "9000",
+            "LINE_API_BASE_URL": "http://127.0.0.1:8001/",
+        }
+    )
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.line_api_base_url == "http://127.0.0.1:8001"
+    assert settings.line_data_api_base_url == "https://api-data.line.me"
+    assert settings.public_base_url == "http://127.0.0.1:9000"
+
+
+def test_cli_reports_missing_secret_cleanly(monkeypatch, tmp_path):
+    from bot.cli import LazyRuntime, cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LINE_CHANNEL_SECRET", raising=False)
+    result = CliRunner().invoke(cli, ["worker"], obj=LazyRuntime(require_secrets=True))
+    assert result.exit_code != 0
+    assert "LINE_CHANNEL_SECRET" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    "messages, problem",
+    [
+        ([text("a")] * 6, "1-5 messages"),
+        ([text("あ" * 5001)], "text"),
+        ([text("😀" * 2501)], "text"),  # UTF-16: an emoji counts twice
+        ([text("q", quick=[message_action("x" * 21)])], "label"),
+        ([text("q", quick=[message_action(str(i)) for i in range(14)])], "quick reply"),
+        ([text("q", quick=[postback_action("ok", "d" * 301)])], "postback data"),
+        ([buttons("a" * 1501, "b", [message_action("x")])], "altText"),
+        ([buttons("alt", "b", [message_action(str(i)) for i in range(5)])], "actions"),
+        ([{"type": "textx", "text": "a"}], "valid LINE message"),
+    ],
+)
+def test_messages_line_would_refuse_fail_here(messages, problem):
+    with pytest.raises(MessageLimitError, match=problem):
+        validate_messages(messages)
+
+
+def test_messages_within_limits_pass_sdk_validation():
+    parsed = validate_messages(
+        [
+            text("あ" * 5000),
+            text("q", quick=[message_action(str(i)) for i in range(13)]),
+            buttons("alt", "本文", [postback_action("x" * 20, "d" * 300)]),
+        ]
+    )
+    assert [type(m).__name__ for m in parsed] == ["TextMessage", "TextMessage", "TemplateMessage"]
+    assert text_length("😀") == 2
+    check_messages([text("ok")])
+
+
+def test_json_log_lines_merge_fields_and_keep_tracebacks_on_one_line():
+    formatter = JsonFormatter()
+    record = logging.LogRecord(
+        "benesapo.x", logging.INFO, __file__, 1, json.dumps({"event": "e", "n": 1}), None, None
+    )
+    line = json.loads(formatter.format(record))
+    assert line["event"] == "e" and line["n"] == 1 and line["level"] == "info"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "benesapo.x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+        )
+    formatted = formatter.format(record)
+    assert "\n" not in formatted and "ValueError" in json.loads(formatted)["exc"]
+
+
+def test_job_lease_is_held_by_one_process_at_a_time(session_factory, db, clock):
+    ttl = timedelta(minutes=5)
+    assert acquire_lease(session_factory, "job", "a", clock.now(), ttl)
+    assert not acquire_lease(session_factory, "job", "b", clock.now(), ttl)
+    release_lease(session_factory, "job", "a", clock.now())
+    assert acquire_lease(session_factory, "job", "b", clock.now(), ttl)
+    # An expired lease (its holder died) can be taken over.
+    assert acquire_lease(session_factory, "job", "c", clock.now() + ttl * 2, ttl)
+
+
+def test_concurrent_workers_process_each_event_once_in_user_order(
+    session_factory, engine, db, clock
+):
+    from bot.config import Settings
+    from bot.dispatch import Router
+    from bot.processing import EventProcessor
+    from bot.runtime import Runtime
+
+    seen: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    router = Router()
+
+    @router.fallback
+    def record(ctx, user_input):
+        with lock:
+            seen.append((ctx.line_user_id, user_input.text))
+        return []
+
+    users = [f"U{i:032d}" for i in range(8)]
+    events = [
+        text_event(f"{n:03d}", user, timestamp=1_700_000_000_000 + n)
+        for n in range(15)
+        for user in users
+    ]
+    with transaction(session_factory) as session:
+        record_events(session, events, clock.now())
+    settings = Settings(channel_secret="s", channel_access_token="t")
+    runtime = Runtime(settings, engine, session_factory, clock)
+    processors = [EventProcessor(runtime, router, deliverer=None) for _ in range(4)]  # type: ignore[arg-type]
+    threads = [threading.Thread(target=p.run_until_idle) for p in processors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    # Workers that went idle while others held a user's earlier event: drain what is left.
+    processors[0].run_until_idle()
+    assert len(seen) == len(events)
+    assert len(set(seen)) == len(events)
+    for user in users:
+        texts = [t for u, t in seen if u == user]
+        assert texts == sorted(texts)
+    statuses = set(db.scalars(select(WebhookEvent.status)))
+    assert statuses == {EventStatus.DONE}
