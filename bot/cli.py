@@ -13,6 +13,7 @@ from bot.runtime import Runtime, build_runtime
 COMMAND_MODULES = [
     "bot.commands.core",
     "bot.commands.chat",
+    "bot.commands.faq",
 ]
 
 
