@@ -56,7 +56,10 @@ class EmulatorServer:
             self.host, self.port, self.app, threaded=True, request_handler=handler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="line-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # a quick stop() matters in tests
+            name="line-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -74,7 +74,7 @@ def receiver() -> Iterator[Receiver]:
         return "OK", 200
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     rec.url = f"http://127.0.0.1:{server.server_port}/callback"
     yield rec

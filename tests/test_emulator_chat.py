@@ -69,7 +69,7 @@ def emulator() -> Iterator[EmulatorServer]:
             return "OK"
 
         http = make_server("127.0.0.1", 0, bot, threaded=True, request_handler=QuietRequestHandler)
-        threading.Thread(target=http.serve_forever, daemon=True).start()
+        threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True).start()
         server.state.webhook_url = f"http://127.0.0.1:{http.server_port}/callback"
         yield server
         http.shutdown()
