@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -119,6 +120,11 @@ class EmulatorClient:
             params={"linkToken": link_token, "nonce": nonce},
             timeout=self.timeout,
         )
+
+    def open_account_link_uri(self, uri: str) -> requests.Response:
+        """Open the account-link URL the bot sent (LINE's `.../dialog/bot/accountLink?...`)."""
+        query = parse_qs(urlsplit(uri).query)
+        return self.open_account_link(query["linkToken"][0], query.get("nonce", [""])[0])
 
     # -- what the bot did ------------------------------------------------------------------------
 

@@ -145,6 +145,21 @@ def multicast() -> ResponseReturnValue:
     return _send("multicast", list(body["to"]), body, key)
 
 
+@messaging_api.post("/v2/bot/message/validate/<kind>")
+def validate_messages(kind: str) -> ResponseReturnValue:
+    """LINE's message validation endpoints: 200 with an empty body, or 400 with details."""
+    if kind not in {"reply", "push", "multicast", "narrowcast", "broadcast"}:
+        return line_error(404, "Not found")
+    body = json_body()
+    if body is None:
+        return not_json()
+    try:
+        validate_request("push", {"to": "U" + "0" * 32, "messages": body.get("messages")})
+    except MessageLimitError as exc:
+        return invalid_body(exc)
+    return jsonify({})
+
+
 @messaging_api.get("/v2/bot/message/quota")
 def quota() -> ResponseReturnValue:
     value, _usage = get_state().quota_status()

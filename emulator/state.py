@@ -285,7 +285,12 @@ class EmulatorState:
             if retry_key is not None and retry_key in self.retry_keys:
                 first_id, first_sent = self.retry_keys[retry_key]
                 return SendResult(False, first_sent, accepted_request_id=first_id)
-            unique = list(dict.fromkeys(recipients))
+            # LINE does not deliver to (nor count) users who blocked the account.
+            unique = [
+                uid
+                for uid in dict.fromkeys(recipients)
+                if uid not in self.users or self.users[uid].following
+            ]
             if self.total_usage + len(unique) > self.quota:
                 return SendResult(False, quota_exceeded=True)
             sent: list[dict[str, str]] = []

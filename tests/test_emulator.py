@@ -623,3 +623,42 @@ def test_chat_page_is_served(emulator: EmulatorServer) -> None:
     for asset in ("chat.js", "chat.css"):
         response = requests.get(f"{emulator.url}/_emulator/static/{asset}", timeout=10)
         assert response.status_code == 200 and len(response.content) > 500
+
+
+def test_validate_endpoints(emulator: EmulatorServer, client: EmulatorClient, user: str) -> None:
+    ok = post(emulator, "/v2/bot/message/validate/push", {"messages": [text("ok")]})
+    assert ok.status_code == 200 and ok.json() == {}
+    bad = post(emulator, "/v2/bot/message/validate/reply", {"messages": [text("x")] * 6})
+    assert bad.status_code == 400 and bad.json()["details"][0]["property"] == "messages"
+    assert client.inbox(user) == []
+
+
+def test_blocked_users_get_nothing_and_cost_nothing(
+    client: EmulatorClient, emulator: EmulatorServer, api: MessagingApi, user: str
+) -> None:
+    other = client.create_user("友だち")["user_id"]
+    client.unfollow(user)
+
+    pushed = post(emulator, "/v2/bot/message/push", {"to": user, "messages": [text("x")]})
+    multi = post(
+        emulator, "/v2/bot/message/multicast", {"to": [user, other], "messages": [text("y")]}
+    )
+
+    assert pushed.status_code == 200 and multi.status_code == 200
+    assert client.inbox(user) == []
+    assert [m["message"]["text"] for m in client.inbox(other)] == ["y"]
+    assert api.get_message_quota_consumption().total_usage == 1
+    with pytest.raises(ApiException) as info:
+        api.get_profile(user)
+    assert info.value.status == 404
+    client.follow(user)
+    assert api.get_profile(user).user_id == user
+
+
+def test_account_link_from_the_uri_the_bot_sends(
+    client: EmulatorClient, receiver: Receiver, api: MessagingApi, user: str
+) -> None:
+    token = api.issue_link_token(user).link_token
+    uri = f"https://access.line.me/dialog/bot/accountLink?linkToken={token}&nonce=abc%3D"
+    assert client.open_account_link_uri(uri).status_code == 200
+    assert receiver.events()[-1]["link"] == {"result": "ok", "nonce": "abc="}

@@ -507,6 +507,9 @@ $("new-user").addEventListener("click", async () => {
   await loadUsers(user.user_id);
 });
 
+// Hooks for code drawing into #richmenu-area (rich menus are added later).
+window.emulatorChat = { state, runAction, sendText, sendPostback, poll, actionElement };
+
 loadUsers(new URLSearchParams(window.location.search).get("user"))
   .catch((err) => setStatus("エミュレーターに接続できません: " + err.message));
 setInterval(poll, 1000);

@@ -1,0 +1,67 @@
+"""`python -m emulator` runs on its own, and the chat page's script is valid JavaScript."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+import emulator
+
+STATIC = Path(emulator.__file__).with_name("static")
+
+
+def test_python_m_emulator_serves_the_api_and_the_chat_page() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--port",
+            "0",
+            "--channel-secret",
+            "s",
+            "--access-token",
+            "t",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()  # blocks until the server is listening
+        assert banner.startswith("LINE emulator on http://127.0.0.1:")
+        url = banner.split()[3]
+        users = requests.get(url + "/_emulator/users", timeout=10).json()["users"]
+        assert [u["display_name"] for u in users] == ["デモユーザー"]
+        quota = requests.get(
+            url + "/v2/bot/message/quota", headers={"Authorization": "Bearer t"}, timeout=10
+        )
+        assert quota.json() == {"type": "limited", "value": 10000}
+        assert requests.get(url + "/", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_python_m_emulator_needs_credentials() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "--channel-secret", "", "--access-token", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--channel-secret" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_chat_page_script_parses() -> None:
+    result = subprocess.run(
+        ["node", "--check", str(STATIC / "chat.js")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
