@@ -32,12 +32,15 @@ class Services:
         self.deliverer = Deliverer(runtime, self.line)
         self.processor = EventProcessor(runtime, self.router, self.deliverer)
         self.pool: EventWorkerPool | None = None
+        self._atexit_registered = False
 
     def start_workers(self, threads: int) -> None:
         if threads > 0 and self.pool is None:
             self.pool = EventWorkerPool(self.processor, self.deliverer, threads)
             self.pool.start()
-            atexit.register(self.pool.stop)
+            if not self._atexit_registered:
+                atexit.register(self.stop_workers)
+                self._atexit_registered = True
 
     def stop_workers(self) -> None:
         if self.pool is not None:

@@ -118,13 +118,8 @@ def bot_server(engine, emulator_server, app_clock):
     app = create_app(runtime=runtime, line=line, start_workers=False)
     server = ServerThread(app).start()
     app.config["SERVER_URL"] = server.url
-    from bot.app import get_services
-
-    services = get_services(app)
-    services.start_workers(settings.webhook_workers)
     emulator_server.state.webhook_url = server.url + "/callback"
     yield app
-    services.stop_workers()
     server.stop()
 
 
@@ -139,11 +134,17 @@ def emulator(emulator_server):
 
 @pytest.fixture
 def services(bot_server, db, app_clock):
-    """The running bot's services, on a clean database and a reset clock."""
+    """The running bot's services, on a clean database and a reset clock.
+
+    Its worker threads run only during the test, so they never touch other tests' data.
+    """
     from bot.app import get_services
 
     app_clock.set(FixedClock().now())
-    return get_services(bot_server)
+    services = get_services(bot_server)
+    services.start_workers(services.runtime.settings.webhook_workers)
+    yield services
+    services.stop_workers()
 
 
 @pytest.fixture

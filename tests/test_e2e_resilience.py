@@ -143,10 +143,13 @@ def test_push_outage_is_retried_later_with_the_same_retry_key(
 
     wait_until(failed_once, what="a failed first delivery")
     assert chat.new_messages() == []
-    app_clock.advance(minutes=1)
-    services.deliverer.deliver_due()
-    dbview.expire_all()
-    assert dbview.scalars(select(OutgoingMessage)).one().status == OutboxStatus.SENT
+    app_clock.advance(minutes=1)  # the workers' outbox sweep now finds the row due
+
+    def sent():
+        dbview.expire_all()
+        return dbview.scalars(select(OutgoingMessage)).one().status == OutboxStatus.SENT
+
+    wait_until(sent, what="the retried push")
     assert len(chat.new_messages()) == 1
     keys = {c["headers"]["X-Line-Retry-Key"] for c in emulator.calls("/v2/bot/message/push")}
     assert len(keys) == 1
@@ -170,8 +173,13 @@ def test_push_409_for_an_accepted_retry_key_counts_as_delivered(
         retry_key = row.retry_key
     services.line.push(user, [{"type": "text", "text": "お知らせ"}], retry_key)  # first try
     services.deliverer.deliver_due()  # a retry of the same row: LINE answers 409
+
+    def sent():
+        dbview.expire_all()
+        return dbview.scalars(select(OutgoingMessage)).one().status == OutboxStatus.SENT
+
+    wait_until(sent, what="the outbox row marked sent")
     assert [c["status"] for c in emulator.calls("/v2/bot/message/push")] == [200, 409]
-    assert dbview.scalars(select(OutgoingMessage)).one().status == OutboxStatus.SENT
     assert len(emulator.inbox(user)) == 1
 
 
