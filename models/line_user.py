@@ -1,4 +1,5 @@
-"""LINE users who talk to the official account, and the member each is linked to."""
+"""LINE users who talk to the official account, the member each is linked to, and the
+short-lived records of LINE's account-link flow (link requests and nonces)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ class LineUser(Base):
     __tablename__ = "line_users"
 
     line_user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    member_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id"), unique=True, index=True
-    )
+    # Unique: one member is linked to at most one LINE user (points terms Art. 1.3).
+    member_pk: Mapped[int | None] = mapped_column(ForeignKey("members.id"), unique=True, index=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(8), default="ja")
     reminders_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -27,3 +27,31 @@ class LineUser(Base):
     linked_at: Mapped[datetime | None]
 
     member: Mapped[Member | None] = relationship()
+
+
+class LinkRequest(Base):
+    """A link token LINE issued for a LINE user (stored as a SHA-256 digest): the login page
+    accepts only link tokens the bot asked for, and knows whose they are."""
+
+    __tablename__ = "link_requests"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    company_code: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LinkNonce(Base):
+    """The nonce of one successful login (stored as a SHA-256 digest): single-use, short-lived,
+    bound to the member who logged in and the LINE user the link token was issued for."""
+
+    __tablename__ = "link_nonces"
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_pk: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    line_user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
