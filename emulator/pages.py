@@ -64,12 +64,15 @@ def account_link() -> ResponseReturnValue:
         event.pop("replyToken", None)
     result = webhook.deliver_events(state, [event])
     if ok:
-        title = "連携処理が完了しました。"
+        title = "アカウント連携"
         message = "連携処理が完了しました。トーク画面に戻ってください。"
     else:
         title = "連携できませんでした"
         message = "このリンクは使用済みか期限切れです。トーク画面に戻ってください。"
-    note = f"(エミュレーター: accountLink イベントを送信しました — Bot の応答 {result.status})"
+    if result.error:
+        note = f"(エミュレーター: accountLink イベントが Bot に届きませんでした: {result.error})"
+    else:
+        note = f"(エミュレーター: accountLink イベント送信済み — Bot の応答 HTTP {result.status})"
     back = f'<a class="back" href="/?user={quote(user_id)}">トーク画面に戻る</a>'
     html = LINK_PAGE.format(
         title=escape(title), message=escape(message), note=escape(note), back=back
