@@ -234,7 +234,6 @@ class FaqIndex:
         for i, doc in enumerate(self._docs):
             for gram, weight in doc.weights.items():
                 self._postings[gram].append((i, weight))
-        self.indexed = {self.prepare(v) for owner, v in texts if not owner.startswith("answer:")}
 
     # -- retrieval --------------------------------------------------------------------------
     def scores(self, value: str) -> dict[str, float]:
@@ -301,7 +300,8 @@ class FaqIndex:
         if best >= t.answer and best - runner_up >= t.margin:
             return Decision(Outcome.ANSWER, self.by_id[ranked[0].id], best, tuple(ranked))
         if best >= t.close:
-            close = tuple(c for c in ranked if c.score >= t.close * 0.8)
+            # The two best, and the third only if it is a plausible reading too.
+            close = tuple(c for i, c in enumerate(ranked) if i < 2 or c.score >= t.close)
             return Decision(Outcome.CLOSE_CALL, None, best, close)
         return Decision(Outcome.UNKNOWN, None, best, ())
 
