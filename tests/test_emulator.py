@@ -662,3 +662,25 @@ def test_account_link_from_the_uri_the_bot_sends(
     uri = f"https://access.line.me/dialog/bot/accountLink?linkToken={token}&nonce=abc%3D"
     assert client.open_account_link_uri(uri).status_code == 200
     assert receiver.events()[-1]["link"] == {"result": "ok", "nonce": "abc="}
+
+
+def test_concurrent_pushes_with_one_retry_key_deliver_once(
+    client: EmulatorClient, emulator: EmulatorServer, user: str
+) -> None:
+    key = {"X-Line-Retry-Key": str(uuid.uuid4())}
+    statuses: list[int] = []
+
+    def send() -> None:
+        response = post(
+            emulator, "/v2/bot/message/push", {"to": user, "messages": [text("1回")]}, **key
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(statuses) == [200] + [409] * 7
+    assert len(client.inbox(user)) == 1
