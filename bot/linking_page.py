@@ -1,0 +1,214 @@
+"""The login page of LINE's account-link flow: GET/POST /link.
+
+The bot sends the user here with `?linkToken=…&code=…`; after the company code, member ID and
+password are checked, the browser is redirected to LINE's account-link URL with a fresh nonce.
+CSRF: a random token kept in Flask's signed session cookie and echoed in the form. The cookie
+is signed with `BENESAPO_SECRET_KEY` if set, else a key derived (HMAC) from the channel secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, redirect, render_template_string, request
+from flask import session as cookie_session
+from flask.blueprints import BlueprintSetupState
+
+from bot.config import Settings
+from handlers import linking_texts as t
+from models import companies
+from models.companies import LoginError
+
+logger = logging.getLogger("benesapo.linking")
+
+bp = Blueprint("linking_page", __name__)
+
+DEFAULT_ACCOUNT_LINK_URL = "https://access.line.me/dialog/bot/accountLink"
+DEFAULT_LINE_API = "https://api.line.me"
+CSRF_KEY = "link_csrf"
+
+ERROR_STATUS = {"invalid": 401, "locked": 429}
+
+
+def account_link_url(settings: Settings) -> str:
+    """LINE's account-link URL. A setting wins; against the emulator (a LINE API base URL that
+    is not LINE's) the emulator's own page at the same path; else LINE's."""
+    explicit = getattr(settings, "line_account_link_url", None) or settings.extra.get(
+        "BENESAPO_LINE_ACCOUNT_LINK_URL"
+    )
+    if explicit:
+        return str(explicit)
+    if settings.line_api_base_url.rstrip("/") != DEFAULT_LINE_API:
+        return settings.line_api_base_url.rstrip("/") + "/dialog/bot/accountLink"
+    return DEFAULT_ACCOUNT_LINK_URL
+
+
+def secret_key(settings: Settings) -> bytes:
+    explicit = settings.extra.get("BENESAPO_SECRET_KEY")
+    if explicit:
+        return explicit.encode()
+    return hmac.new(
+        settings.channel_secret.encode(), b"benesapo/flask-session/v1", hashlib.sha256
+    ).digest()
+
+
+@bp.record_once
+def _configure(state: BlueprintSetupState) -> None:
+    app = state.app
+    runtime = app.extensions["benesapo"]
+    if not app.secret_key:
+        app.secret_key = secret_key(runtime.settings)
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if runtime.settings.public_base_url.startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+
+
+PAGE = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ t.PAGE_TITLE }}</title>
+<style>
+body{font-family:-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;
+background:#f4f6f8;color:#222}
+main{max-width:420px;margin:0 auto;padding:24px 16px}
+h1{font-size:1.25rem;color:#06c755;margin:0 0 12px}
+p{line-height:1.6}
+label{display:block;font-weight:bold;margin:16px 0 6px}
+input{width:100%;box-sizing:border-box;font-size:1.1rem;padding:12px;border:1px solid #bbb;
+border-radius:8px;background:#fff}
+button{width:100%;margin-top:24px;padding:14px;font-size:1.1rem;font-weight:bold;color:#fff;
+background:#06c755;border:0;border-radius:8px}
+.error{background:#fdecea;color:#b3261e;padding:12px;border-radius:8px}
+.note{font-size:.85rem;color:#666}
+</style></head><body><main>
+<h1>{{ title }}</h1>
+{% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
+{% if form %}
+<p>{{ t.PAGE_LEAD }}</p>
+<form method="post" action="{{ action }}" autocomplete="off">
+<input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+<input type="hidden" name="linkToken" value="{{ link_token }}">
+<label for="company_code">{{ t.PAGE_COMPANY_CODE }}</label>
+<input id="company_code" name="company_code" value="{{ company_code }}" required
+ maxlength="20" autocapitalize="characters" autocorrect="off" spellcheck="false">
+<label for="member_id">{{ t.PAGE_MEMBER_ID }}</label>
+<input id="member_id" name="member_id" value="{{ member_id }}" required maxlength="40"
+ autocomplete="username" autocapitalize="characters" autocorrect="off" spellcheck="false">
+<label for="password">{{ t.PAGE_PASSWORD }}</label>
+<input id="password" name="password" type="password" required maxlength="200"
+ autocomplete="current-password">
+<button type="submit">{{ t.PAGE_SUBMIT }}</button>
+</form>
+<p class="note">{{ t.PAGE_NOTE }}</p>
+{% else %}<p>{{ message }}</p>{% endif %}
+</main></body></html>
+"""
+
+
+def _secure(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link token is in the URL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def _csrf_token() -> str:
+    token = cookie_session.get(CSRF_KEY)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        cookie_session[CSRF_KEY] = token
+    return token
+
+
+def _page(status: int = 200, **values: Any) -> Response:
+    values.setdefault("title", t.PAGE_TITLE)
+    values.setdefault("error", None)
+    values.setdefault("form", False)
+    html = render_template_string(PAGE, t=t, **values)
+    return _secure(Response(html, status=status, mimetype="text/html"))
+
+
+def _expired() -> Response:
+    return _page(400, title=t.PAGE_EXPIRED_TITLE, message=t.PAGE_EXPIRED)
+
+
+def _form(link_token: str, company_code: str, member_id: str = "", **extra: Any) -> Response:
+    return _page(
+        action=request.path,
+        form=True,
+        csrf_token=_csrf_token(),
+        link_token=link_token,
+        company_code=company_code,
+        member_id=member_id,
+        **extra,
+    )
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    return current_app.extensions["benesapo"]
+
+
+@bp.get("/link")
+def link_form() -> Response:
+    runtime = _runtime()
+    link_token = request.args.get("linkToken", "")
+    with runtime.session_factory() as session:
+        link_request = companies.find_link_request(session, runtime.clock, link_token)
+        if link_request is None:
+            return _expired()
+        code = request.args.get("code") or link_request.company_code
+    return _form(link_token, code[:20])
+
+
+@bp.post("/link")
+def link_submit() -> Response:
+    runtime = _runtime()
+    form = request.form
+    link_token = form.get("linkToken", "")
+    company_code = form.get("company_code", "")[:20]
+    member_id = form.get("member_id", "")[:40]
+    password = form.get("password", "")[:200]
+    sent = form.get("csrf_token", "")
+    expected = cookie_session.get(CSRF_KEY)
+    if not isinstance(expected, str) or not expected or not hmac.compare_digest(sent, expected):
+        response = _form(link_token, company_code, member_id, error=t.PAGE_CSRF)
+        response.status_code = 400
+        return response
+    with runtime.session_factory() as session:
+        link_request = companies.find_link_request(session, runtime.clock, link_token)
+        if link_request is None:
+            return _expired()
+        try:
+            member = companies.check_login(
+                session,
+                runtime.clock,
+                company_code=company_code,
+                member_id=member_id,
+                password=password,
+                line_user_id=link_request.line_user_id,
+            )
+        except LoginError as exc:
+            session.commit()  # the attempt counts toward the lockout
+            logger.info("link login refused: %s", exc.code)
+            response = _form(link_token, company_code, member_id, error=t.PAGE_ERRORS[exc.code])
+            response.status_code = ERROR_STATUS.get(exc.code, 403)
+            return response
+        nonce = companies.issue_nonce(session, runtime.clock, link_request, member)
+        session.commit()
+    target = (
+        account_link_url(runtime.settings)
+        + "?"
+        + urlencode({"linkToken": link_token, "nonce": nonce})
+    )
+    cookie_session.pop(CSRF_KEY, None)
+    return _secure(redirect(target, code=302))
