@@ -92,31 +92,37 @@ def tune(data: dict[str, Any]) -> Thresholds:
     loo_top1 = sum(r and r[0][0] == label for _, label, r in loo) / len(loo)
     loo_top3 = sum(label in [i for i, _ in r] for _, label, r in loo) / len(loo)
     print(f"leave-one-out over {len(loo)} phrasings: top-1 {loo_top1:.3f}, top-3 {loo_top3:.3f}")
-    negatives = [index.scores(q) for q in DEV_OUT_OF_SCOPE]
+    # (best entry score, best entry phrasing cosine, best off-topic score) of each negative
+    negatives = []
+    for question in DEV_OUT_OF_SCOPE:
+        scores, phrasing = index.score_details(question)
+        entry_best = max((s for o, s in scores.items() if o in index.by_id), default=0.0)
+        entry_phrasing = max((s for o, s in phrasing.items() if o in index.by_id), default=0.0)
+        off_best = max((s for o, s in scores.items() if o.startswith("offtopic:")), default=0.0)
+        negatives.append((entry_best, entry_phrasing, off_best))
+    tops = [
+        (r[0][0] if r else "", r[0][1] if r else 0.0, r[1][1] if len(r) > 1 else 0.0, label)
+        for _, label, r in loo
+    ]
     best: tuple[float, Thresholds] | None = None
     grid = itertools.product(
-        [x / 100 for x in range(20, 70, 2)],  # answer
+        [x / 100 for x in range(10, 70, 2)],  # answer
         [x / 100 for x in range(0, 16, 2)],  # margin
-        [x / 100 for x in range(10, 50, 2)],  # close
+        [x / 100 for x in range(6, 50, 2)],  # close
     )
     for answer, margin, close in grid:
         if close > answer:
             continue
         t = Thresholds(answer=answer, margin=margin, close=close, off_topic=close)
         right = wrong = 0
-        for _, label, ranking in loo:
-            top, second = (
-                ranking[0] if ranking else ("", 0.0),
-                ranking[1] if len(ranking) > 1 else ("", 0.0),
-            )
-            if top[1] >= t.answer and top[1] - second[1] >= t.margin:
-                right += top[0] == label
-                wrong += top[0] != label
-        refused = 0
-        for scores in negatives:
-            entry_best = max((s for o, s in scores.items() if o in index.by_id), default=0.0)
-            off_best = max((s for o, s in scores.items() if o.startswith("offtopic:")), default=0.0)
-            refused += (off_best >= t.off_topic and off_best >= entry_best) or entry_best < t.close
+        for top_id, top, second, label in tops:
+            if top >= t.answer and top - second >= t.margin:
+                right += top_id == label
+                wrong += top_id != label
+        refused = sum(
+            (off >= t.off_topic and off >= phrasing) or entry < t.close
+            for entry, phrasing, off in negatives
+        )
         n = len(loo) + len(negatives)
         if wrong / n > 0.03 or refused / len(negatives) < 0.9:
             continue

@@ -30,6 +30,7 @@ from bot.textnorm import normalize
 from models.base import Base
 
 FAQ_PATH = Path(__file__).with_name("faq.yaml")
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Characters that carry no meaning for matching (punctuation, symbols, spaces).
 _NOISE = re.compile(r"[^0-9a-z\u3041-\u3096\u30fc\u3400-\u9fff\uf900-\ufaff々〆]+")
@@ -127,8 +128,7 @@ class _Doc:
 def _grams(value: str, sizes: Sequence[int]) -> Counter[str]:
     grams: Counter[str] = Counter()
     for n in sizes:
-        for i in range(len(value) - n + 1):
-            grams[value[i : i + n]] += 1
+        grams.update(value[i : i + n] for i in range(len(value) - n + 1))
     return grams
 
 
@@ -170,7 +170,7 @@ class FaqIndex:
     @classmethod
     def from_yaml(cls, path: Path = FAQ_PATH, thresholds: Thresholds | None = None) -> FaqIndex:
         with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_YamlLoader)
         return cls.from_data(data, thresholds)
 
     @classmethod
@@ -206,7 +206,9 @@ class FaqIndex:
         return value
 
     def _weights(self, value: str) -> dict[str, float]:
-        grams = _grams(self.prepare(value), self.GRAM_SIZES)
+        return self._unit_vector(_grams(self.prepare(value), self.GRAM_SIZES))
+
+    def _unit_vector(self, grams: Counter[str]) -> dict[str, float]:
         weights = {g: (1.0 + math.log(tf)) * self._idf_of(g) for g, tf in grams.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {g: w / norm for g, w in weights.items()}
@@ -223,13 +225,17 @@ class FaqIndex:
             texts.extend((f"offtopic:{subject}", p) for p in phrasings)
         if self.answer_weight > 0:
             texts.extend((f"answer:{entry.id}", entry.answer) for entry in self.entries)
+        grams = [_grams(self.prepare(value), self.GRAM_SIZES) for _, value in texts]
         df: Counter[str] = Counter()
-        for _, value in texts:
-            df.update(set(_grams(self.prepare(value), self.GRAM_SIZES)))
+        for counts in grams:
+            df.update(counts.keys())
         n_docs = len(texts)
         self._idf = {g: math.log((n_docs + 1) / (d + 1)) + 1.0 for g, d in df.items()}
         self._unseen_idf = math.log(n_docs + 1) + 1.0
-        self._docs = [_Doc(owner, self._weights(value)) for owner, value in texts]
+        self._docs = [
+            _Doc(owner, self._unit_vector(counts))
+            for (owner, _), counts in zip(texts, grams, strict=True)
+        ]
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, doc in enumerate(self._docs):
             for gram, weight in doc.weights.items():
@@ -242,10 +248,11 @@ class FaqIndex:
         An entry scores `(1 - answer_weight) * best phrasing cosine + answer_weight * answer
         cosine`; an off-topic subject scores its best phrasing cosine.
         """
-        return self._scores(value)[0]
+        return self.score_details(value)[0]
 
-    def _scores(self, value: str) -> tuple[dict[str, float], dict[str, float]]:
-        """(combined scores, best phrasing cosine per owner)."""
+    def score_details(self, value: str) -> tuple[dict[str, float], dict[str, float]]:
+        """(`scores`, best phrasing cosine per owner): the second is what an off-topic subject
+        is compared with."""
         query = self._weights(value)
         dots: dict[int, float] = defaultdict(float)
         for gram, weight in query.items():
@@ -281,7 +288,7 @@ class FaqIndex:
 
     def decide(self, value: str) -> Decision:
         t = self.thresholds
-        scores, phrasing = self._scores(value)
+        scores, phrasing = self.score_details(value)
         ranked = self._rank(scores)[: t.candidates]
         best = ranked[0].score if ranked else 0.0
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
