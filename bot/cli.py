@@ -12,6 +12,7 @@ from bot.runtime import Runtime, build_runtime
 # Each module defines click commands/groups in `COMMANDS` (a list); add yours here.
 COMMAND_MODULES = [
     "bot.commands.core",
+    "bot.commands.reminders",
     "bot.commands.chat",
     "bot.commands.faq",
 ]

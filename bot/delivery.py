@@ -13,6 +13,7 @@ from bot.line_client import InvalidReplyToken, LineApiError, LineClient, SendRes
 from bot.runtime import Runtime
 from models.db import transaction
 from models.events import OutboxStatus, OutgoingMessage, claim_due_outbox
+from models.reminders import ReminderPolicy
 
 logger = logging.getLogger("benesapo.delivery")
 
@@ -28,11 +29,13 @@ class Deliverer:
     def __init__(self, runtime: Runtime, line: LineClient) -> None:
         self.runtime = runtime
         self.line = line
+        self.quiet = ReminderPolicy.from_env()
 
     def deliver_due(self, limit: int = 50) -> int:
         """Send what is due (the outbox retry job); returns how many rows were attempted."""
+        now = self.runtime.clock.now()
         with transaction(self.runtime.session_factory) as session:
-            rows = claim_due_outbox(session, self.runtime.clock.now(), limit)
+            rows = claim_due_outbox(session, now, limit, quiet=self.quiet.is_quiet(now))
             ids = [row.id for row in rows]
         for row_id in ids:
             self._send(row_id)

@@ -9,6 +9,7 @@ from bot.dispatch import Router
 # Each module defines `register(router: Router) -> None`. Order matters only for intents.
 HANDLER_MODULES = [
     "handlers.greeting",
+    "handlers.reminders",
     "handlers.linking",
     "handlers.faq",
 ]

@@ -18,6 +18,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import Deliverer
+from bot.line_client import LineClient
+from bot.reminders import ReminderRun
 from bot.runtime import Runtime
 from models.leases import acquire_lease, release_lease
 from models.points import PointsLedger
@@ -53,6 +55,17 @@ def retry_outbox(deliverer: Deliverer, max_batches: int = 100) -> dict[str, int]
         if count == 0:
             break
     return {"attempted": attempted}
+
+
+def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> dict[str, int]:
+    report = ReminderRun(runtime, line, deliverer).run()
+    return {
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "deferred": report.deferred,
+        "not_sent": report.not_sent,
+    }
 
 
 def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:

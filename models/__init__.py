@@ -4,7 +4,18 @@ Importing this package registers every table on `Base.metadata` (Alembic and the
 on that). Models never import handlers, Flask or the LINE SDK.
 """
 
-from models import apikey, audit, company, conversation, events, faq, leases, line_user, points_tables  # noqa: F401
+from models import (
+    apikey,
+    audit,
+    company,
+    conversation,
+    events,
+    faq,
+    leases,
+    line_user,
+    points_tables,
+    reminders,
+)
 from models.base import Base
 
 __all__ = ["Base"]

@@ -90,6 +90,8 @@ class OutgoingMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     reply_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Notifications nobody asked for right now (reminders) wait out the quiet hours.
+    respects_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     sent_via: Mapped[str | None] = mapped_column(String(10))
@@ -227,6 +229,7 @@ def enqueue_messages(
     now: datetime,
     reply_token: str | None = None,
     reply_deadline: datetime | None = None,
+    respects_quiet_hours: bool = False,
 ) -> OutgoingMessage:
     """Queue messages for delivery, once per dedupe_key (a replay returns the first row)."""
     existing = session.scalar(
@@ -246,13 +249,17 @@ def enqueue_messages(
         next_attempt_at=now,
         created_at=now,
         reply_ambiguous=False,
+        respects_quiet_hours=respects_quiet_hours,
     )
     session.add(row)
     session.flush()
     return row
 
 
-def claim_due_outbox(session: Session, now: datetime, limit: int = 50) -> list[OutgoingMessage]:
+def claim_due_outbox(
+    session: Session, now: datetime, limit: int = 50, *, quiet: bool = False
+) -> list[OutgoingMessage]:
+    """Claim rows due for a (re)try; during quiet hours (`quiet`), not the quiet-hours ones."""
     stale = now - CLAIM_LEASE
     stmt = (
         select(OutgoingMessage)
@@ -271,6 +278,8 @@ def claim_due_outbox(session: Session, now: datetime, limit: int = 50) -> list[O
         .order_by(OutgoingMessage.id)
         .limit(limit)
     )
+    if quiet:
+        stmt = stmt.where(OutgoingMessage.respects_quiet_hours.is_(False))
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list(session.scalars(stmt))

@@ -1,0 +1,68 @@
+"""`benesapo reminders run`: the expiry-reminder job by hand (the scheduler runs it at 10:00)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+
+from models.timeutil import jst_at, parse_iso
+
+
+@click.group()
+def reminders() -> None:
+    """Expiry reminders pushed on LINE."""
+
+
+@reminders.command("run")
+@click.option("--date", "day", help="Run as of 10:00 JST on this day (YYYY-MM-DD).")
+@click.option("--now", "instant", help="Run as of this instant (ISO 8601; quiet hours apply).")
+@click.option("--dry-run", is_flag=True, help="Only count who would be reached and the cost.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def run(lazy, day: str | None, instant: str | None, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Send (or with --dry-run, count) today's expiry reminders."""
+    from bot.app import Services
+    from bot.reminders import ReminderRun
+
+    if day and instant:
+        raise click.UsageError("give --date or --now, not both")
+    as_of = None
+    if day:
+        as_of = jst_at(date.fromisoformat(day), 10)
+    elif instant:
+        as_of = parse_iso(instant)
+    runtime = lazy.get()
+    services = Services(runtime)
+    job = ReminderRun(runtime, services.line, services.deliverer)
+
+    def progress(report) -> None:  # type: ignore[no-untyped-def]
+        if not as_json:
+            click.echo(
+                f"  … sent {report.sent}, failed {report.failed}, due so far {report.due}", err=True
+            )
+
+    report = job.run(as_of, dry_run=dry_run, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"as of {report.as_of}: expiry date {report.expiry_date}, stage {report.stage}")
+    if report.stopped == "no_reminders_today":
+        click.echo("no reminders are due today")
+        return
+    if dry_run:
+        click.echo(
+            f"would reach {report.due} members (stage {report.stage}): "
+            f"{report.messages} LINE messages in {report.api_calls} API calls"
+        )
+        return
+    click.echo(
+        f"sent {report.sent} / skipped {report.skipped} / failed {report.failed}"
+        f" / deferred {report.deferred} / not sent {report.not_sent}"
+    )
+    if report.stopped:
+        click.echo(f"stopped: {report.stopped}")
+
+
+COMMANDS = [reminders]

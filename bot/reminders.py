@@ -1,0 +1,205 @@
+"""The expiry-reminder run: stream who is due, claim each slot once, send (multicast when the
+message is identical), stop at quiet hours or at the message budget."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.delivery import Deliverer
+from bot.line_client import LineApiError, LineClient
+from bot.runtime import Runtime
+from handlers.reminders import expiry_reminder
+from models.db import is_postgres, transaction
+from models.events import OutboxStatus, OutgoingMessage, enqueue_messages
+from models.reminders import (
+    DueReminder,
+    ReminderPolicy,
+    ReminderWindow,
+    record_sends,
+    sent_this_month,
+    stream_due_reminders,
+)
+
+logger = logging.getLogger("benesapo.reminders")
+
+
+@dataclass
+class ReminderReport:
+    as_of: str
+    expiry_date: str | None = None
+    stage: int | None = None
+    due: int = 0  # members due when the run looked (dry run: would reach)
+    messages: int = 0  # LINE messages this costs (one per recipient)
+    api_calls: int = 0  # push/multicast calls
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0  # queued; LINE was unavailable, the outbox job retries
+    skipped: int = 0  # already told (another run got there first)
+    not_sent: int = 0  # stopped by quiet hours or the budget
+    stopped: str | None = None  # "quiet_hours" | "budget" | "no_reminders_today"
+    by_stage: dict[int, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _groups(chunks: Iterator[list[DueReminder]], size: int) -> Iterator[list[DueReminder]]:
+    """Runs of members with the same points (the same message), at most `size` each."""
+    group: list[DueReminder] = []
+    for chunk in chunks:
+        for reminder in chunk:
+            if group and (reminder.points != group[0].points or len(group) >= size):
+                yield group
+                group = []
+            group.append(reminder)
+    if group:
+        yield group
+
+
+class ReminderRun:
+    def __init__(
+        self,
+        runtime: Runtime,
+        line: LineClient,
+        deliverer: Deliverer,
+        policy: ReminderPolicy | None = None,
+        ticker: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ticker = ticker  # seconds elapsed during a run move business time on
+        self.runtime = runtime
+        self.line = line
+        self.deliverer = deliverer
+        self.policy = policy or ReminderPolicy.from_env()
+
+    def _stream(self, now: datetime, window: ReminderWindow) -> Iterator[list[DueReminder]]:
+        engine = self.runtime.engine
+        with engine.connect() as conn:
+            if not is_postgres(engine):
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # no write lock
+            # Ordered by points so members receiving the identical message are adjacent.
+            yield from stream_due_reminders(conn, now, window, self.policy, chunk=1000)
+
+    def _budget_left(self, now: datetime) -> int | None:
+        left: int | None = None
+        try:
+            limit, used = self.line.message_quota()
+            if limit is not None:
+                left = max(0, limit - used)
+        except LineApiError as exc:
+            logger.warning(json.dumps({"event": "quota_unavailable", "status": exc.status}))
+        if self.policy.monthly_budget is not None:
+            with self.runtime.session_factory() as session:
+                ours = max(0, self.policy.monthly_budget - sent_this_month(session, now))
+            left = ours if left is None else min(left, ours)
+        return left
+
+    def run(
+        self,
+        as_of: datetime | None = None,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[ReminderReport], None] | None = None,
+    ) -> ReminderReport:
+        started_at = self.runtime.clock.now() if as_of is None else as_of
+        t0 = self.ticker()
+
+        def now() -> datetime:  # business time moves on during a long run
+            return started_at + timedelta(seconds=self.ticker() - t0)
+
+        window = ReminderWindow.on(started_at, self.policy)
+        report = ReminderReport(
+            as_of=started_at.isoformat(), expiry_date=str(window.expiry_date), stage=window.stage
+        )
+        if window.stage is None:
+            report.stopped = "no_reminders_today"
+            return report
+        if dry_run:
+            return self._dry_run(report, started_at, window)
+        if self.policy.is_quiet(started_at):
+            report.stopped = "quiet_hours"
+            report.not_sent = self._dry_run(ReminderReport(as_of=""), started_at, window).due
+            return report
+        self.deliverer.deliver_due()  # what a crashed run queued goes out first, once
+        budget = self._budget_left(started_at)
+        for group in _groups(self._stream(started_at, window), self.policy.batch_size):
+            report.due += len(group)
+            if report.stopped:
+                report.not_sent += len(group)
+                continue
+            current = now()
+            if self.policy.is_quiet(current):
+                report.stopped = "quiet_hours"
+                report.not_sent += len(group)
+                continue
+            if budget is not None and len(group) > budget:
+                report.stopped = "budget"
+                report.not_sent += len(group) - budget
+                group = group[:budget]
+                if not group:
+                    continue
+            sent = self._send_group(group, window, current, report)
+            if budget is not None:
+                budget -= sent
+            if progress:
+                progress(report)
+        logger.info(json.dumps({"event": "reminders_run", **report.to_json()}))
+        return report
+
+    def _send_group(
+        self,
+        group: list[DueReminder],
+        window: ReminderWindow,
+        now: datetime,
+        report: ReminderReport,
+    ) -> int:
+        key = f"reminder:{window.expiry_date}:{window.stage}:{group[0].member_pk}:{group[0].points}"
+        with transaction(self.runtime.session_factory) as session:
+            claimed = set(record_sends(session, group, window, key, now))
+            recipients = [r.line_user_id for r in group if r.member_pk in claimed]
+            report.skipped += len(group) - len(recipients)
+            if not recipients:
+                return 0
+            message = expiry_reminder(group[0].points, window.expiry_date, window.stage or 1)
+            row = enqueue_messages(
+                session,
+                dedupe_key=key,
+                to=recipients,
+                messages=[message],
+                now=self.runtime.clock.now(),  # delivery runs on the process's clock
+                respects_quiet_hours=True,
+            )
+            row_id = row.id
+        self.deliverer.deliver_now([row_id])
+        with self.runtime.session_factory() as session:
+            status = session.scalar(
+                select(OutgoingMessage.status).where(OutgoingMessage.id == row_id)
+            )
+        report.api_calls += 1
+        report.messages += len(recipients)
+        report.by_stage[window.stage or 1] = report.by_stage.get(window.stage or 1, 0) + len(
+            recipients
+        )
+        if status == OutboxStatus.SENT:
+            report.sent += len(recipients)
+        elif status == OutboxStatus.FAILED:
+            report.failed += len(recipients)
+        else:
+            report.deferred += len(recipients)
+        return len(recipients)
+
+    def _dry_run(
+        self, report: ReminderReport, now: datetime, window: ReminderWindow
+    ) -> ReminderReport:
+        for group in _groups(self._stream(now, window), self.policy.batch_size):
+            report.due += len(group)
+            report.messages += len(group)
+            report.api_calls += 1
+        report.by_stage = {window.stage or 1: report.due}
+        return report

@@ -1,0 +1,113 @@
+"""Expiry reminder messages, and "通知設定" to turn them off and on."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.dispatch import Context, Input, Router
+from bot.messages import Message, flex, message_action, postback_action, text
+from handlers import reminders_texts as t
+from models.reminders import STAGE_LAST_CALL
+from models.timeutil import format_jst_date
+
+
+def expiry_reminder(points: int, expiry: date, stage: int) -> Message:
+    """The reminder bubble: points, date, and the way to the balance and to using points."""
+    day = format_jst_date(expiry)
+    last_call = stage == STAGE_LAST_CALL
+    color = "#D93025" if last_call else "#1A73E8"
+    bubble = {
+        "type": "bubble",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "backgroundColor": color,
+            "contents": [
+                {
+                    "type": "text",
+                    "text": t.TITLE_LAST_CALL if last_call else t.TITLE_FIRST,
+                    "color": "#FFFFFF",
+                    "weight": "bold",
+                    "size": "sm",
+                    "wrap": True,
+                }
+            ],
+        },
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "md",
+            "contents": [
+                {
+                    "type": "text",
+                    "text": f"{points:,}",
+                    "size": "3xl",
+                    "weight": "bold",
+                    "color": color,
+                    "align": "center",
+                },
+                {
+                    "type": "text",
+                    "text": t.BODY.format(points=f"{points:,}", date=day),
+                    "wrap": True,
+                    "size": "md",
+                },
+                {
+                    "type": "text",
+                    "text": t.NOTE_LAST_CALL if last_call else t.NOTE_FIRST,
+                    "wrap": True,
+                    "size": "sm",
+                    "color": "#666666",
+                },
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "color": color,
+                    "action": postback_action(
+                        t.BUTTON_BALANCE, "action=balance", display_text=t.BUTTON_BALANCE
+                    ),
+                },
+                {
+                    "type": "button",
+                    "style": "secondary",
+                    "action": message_action(t.BUTTON_HOW_TO_USE, t.HOW_TO_USE_QUESTION),
+                },
+            ],
+        },
+    }
+    return flex(t.ALT.format(points=f"{points:,}", date=day), bubble)
+
+
+def _settings_choices() -> list[dict]:
+    return [
+        postback_action(t.BUTTON_ON, "action=reminders&on=1", display_text=t.BUTTON_ON),
+        postback_action(t.BUTTON_OFF, "action=reminders&on=0", display_text=t.BUTTON_OFF),
+    ]
+
+
+def show_settings(ctx: Context, user_input: Input) -> list[Message]:
+    if ctx.member is None:
+        return [text(t.NOT_LINKED, quick=[message_action("アカウント連携", "連携")])]
+    body = t.SETTINGS_OFF if ctx.line_user.reminders_opt_out else t.SETTINGS_ON
+    return [text(body, quick=_settings_choices())]
+
+
+def change_settings(ctx: Context, user_input: Input) -> list[Message]:
+    if ctx.member is None:
+        return [text(t.NOT_LINKED, quick=[message_action("アカウント連携", "連携")])]
+    turn_on = user_input.params.get("on") == "1"
+    ctx.line_user.reminders_opt_out = not turn_on
+    return [text(t.TURNED_ON if turn_on else t.TURNED_OFF)]
+
+
+def register(router: Router) -> None:
+    router.keyword("通知設定", "通知", "お知らせ設定")(show_settings)
+    router.postback("reminder_settings")(show_settings)
+    router.postback("reminders")(change_settings)

@@ -1,0 +1,210 @@
+"""Expiry reminders: who is due (one set-based query) and what was already sent (once each)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Integer,
+    Select,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base
+from models.company import Company, CompanyStatus, Member, MemberStatus
+from models.db import is_postgres
+from models.line_user import LineUser
+from models.points_tables import LotStatus, PointLot
+from models.timeutil import jst_date, jst_midnight, last_day_of_month, to_jst
+
+STAGE_FIRST = 1
+STAGE_LAST_CALL = 2
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    stage1_days: int = 30  # first notice from this many days before the expiry date
+    stage2_days: int = 7  # last call
+    min_points: int = 1
+    quiet_start_hour: int = 21  # JST, no sends from here…
+    quiet_end_hour: int = 9  # …until here
+    monthly_budget: int | None = None  # messages a month we allow ourselves (None: LINE's quota)
+    batch_size: int = 500  # recipients per multicast (LINE's maximum)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReminderPolicy:
+        env = os.environ if env is None else env
+
+        def number(name: str, default: int | None) -> int | None:
+            raw = env.get(name)
+            return int(raw) if raw not in (None, "") else default
+
+        return cls(
+            stage1_days=number("REMINDER_STAGE1_DAYS", 30) or 30,
+            stage2_days=number("REMINDER_STAGE2_DAYS", 7) or 7,
+            min_points=number("REMINDER_MIN_POINTS", 1) or 1,
+            quiet_start_hour=number("QUIET_HOURS_START", 21) or 21,
+            quiet_end_hour=number("QUIET_HOURS_END", 9) or 9,
+            monthly_budget=number("REMINDER_MONTHLY_BUDGET", None),
+        )
+
+    def is_quiet(self, moment: datetime) -> bool:
+        hour = to_jst(moment).hour
+        return hour >= self.quiet_start_hour or hour < self.quiet_end_hour
+
+
+def is_quiet_hours(moment: datetime, policy: ReminderPolicy | None = None) -> bool:
+    return (policy or ReminderPolicy()).is_quiet(moment)
+
+
+@dataclass(frozen=True)
+class ReminderWindow:
+    """On a given JST day: the expiry date in play and the stage due for it (None: none)."""
+
+    expiry_date: date
+    stage: int | None
+    expires_at: datetime  # the lots' exclusive bound (first instant of the next month, JST)
+
+    @classmethod
+    def on(cls, moment: datetime, policy: ReminderPolicy) -> ReminderWindow:
+        today = jst_date(moment)
+        expiry = last_day_of_month(today.year, today.month)
+        days_left = (expiry - today).days
+        stage = None
+        if days_left <= policy.stage2_days:
+            stage = STAGE_LAST_CALL
+        elif days_left <= policy.stage1_days:
+            stage = STAGE_FIRST
+        return cls(expiry, stage, jst_midnight(expiry + timedelta(days=1)))
+
+
+class ReminderSend(Base):
+    """One reminder to one member for one expiry date and stage: the at-most-once record."""
+
+    __tablename__ = "reminder_sends"
+    __table_args__ = (
+        UniqueConstraint("member_pk", "expiry_date", "stage", name="uq_reminder_sends_once"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    member_pk: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    line_user_id: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[date] = mapped_column(Date)
+    stage: Mapped[int] = mapped_column(SmallInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
+    outbox_key: Mapped[str] = mapped_column(String(120), index=True)
+    created_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    member_pk: int
+    line_user_id: str
+    points: int
+
+
+def due_reminders_query(now: datetime, window: ReminderWindow, policy: ReminderPolicy) -> Select:
+    """Linked, active, reachable, not opted out, not yet told: one grouped query over lots."""
+    already = exists().where(
+        ReminderSend.member_pk == Member.id,
+        ReminderSend.expiry_date == window.expiry_date,
+        ReminderSend.stage == window.stage,
+    )
+    points = func.sum(PointLot.remaining)
+    return (
+        select(Member.id, LineUser.line_user_id, points.label("points"))
+        .select_from(PointLot)
+        .join(Member, Member.id == PointLot.member_pk)
+        .join(Company, Company.id == Member.company_id)
+        .join(LineUser, LineUser.member_pk == Member.id)
+        .where(
+            PointLot.status == LotStatus.ACTIVE,
+            PointLot.expires_at == window.expires_at,
+            PointLot.remaining > 0,
+            PointLot.available_at <= now,
+            Member.status == MemberStatus.ACTIVE,
+            Company.status == CompanyStatus.ACTIVE,
+            LineUser.blocked.is_(False),
+            LineUser.reminders_opt_out.is_(False),
+            ~already,
+        )
+        .group_by(Member.id, LineUser.line_user_id)
+        .having(points >= policy.min_points)
+        .order_by(points, Member.id)
+    )
+
+
+def stream_due_reminders(
+    conn: Connection,
+    now: datetime,
+    window: ReminderWindow,
+    policy: ReminderPolicy,
+    chunk: int = 500,
+) -> Iterator[list[DueReminder]]:
+    """Stream the due reminders in chunks through a server-side cursor (bounded memory)."""
+    result = conn.execution_options(yield_per=chunk).execute(
+        due_reminders_query(now, window, policy)
+    )
+    for partition in result.partitions():
+        yield [DueReminder(row[0], row[1], int(row[2])) for row in partition]
+
+
+def record_sends(
+    session: Session,
+    reminders: Sequence[DueReminder],
+    window: ReminderWindow,
+    outbox_key: str,
+    now: datetime,
+) -> list[int]:
+    """Claim the (member, expiry, stage) slots; returns the member_pks this call claimed.
+
+    INSERT … ON CONFLICT DO NOTHING: a second run, or a concurrent one, claims nothing twice.
+    """
+    if not reminders:
+        return []
+    dialect = postgresql if is_postgres(session) else sqlite
+    rows = [
+        {
+            "member_pk": r.member_pk,
+            "line_user_id": r.line_user_id,
+            "expiry_date": window.expiry_date,
+            "stage": window.stage,
+            "points": r.points,
+            "outbox_key": outbox_key,
+            "created_at": now,
+        }
+        for r in reminders
+    ]
+    stmt = (
+        dialect.insert(ReminderSend)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["member_pk", "expiry_date", "stage"])
+        .returning(ReminderSend.member_pk)
+    )
+    return list(session.scalars(stmt))
+
+
+def sent_this_month(session: Session, now: datetime) -> int:
+    """Reminder messages recorded since the start of this JST month (our own budget count)."""
+    today = jst_date(now)
+    start = jst_midnight(date(today.year, today.month, 1))
+    return (
+        session.scalar(
+            select(func.count()).select_from(ReminderSend).where(ReminderSend.created_at >= start)
+        )
+        or 0
+    )
