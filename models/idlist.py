@@ -1,0 +1,86 @@
+"""The 初期ID・パスワード一覧 workbook an HR contact receives (openpyxl).
+
+Sheet 1 「初期ID・パスワード一覧」: 企業コード, 会員ID, 初期パスワード, 氏名 (empty, for HR
+to fill), 備考 — one row per employee ID. Sheet 2 「企業コード・担当者」: the company, its
+code, and the HR contacts' IDs and passwords. Every cell is text, so Excel never rewrites an ID.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+from models.companies import IssuedIds
+
+MEMBERS_SHEET = "初期ID・パスワード一覧"
+COMPANY_SHEET = "企業コード・担当者"
+MEMBER_HEADERS = ["企業コード", "会員ID", "初期パスワード", "氏名", "備考"]
+HR_HEADERS = ["区分", "会員ID", "初期パスワード", "氏名", "備考"]
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_THIN = Side(style="thin", color="999999")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def _header(sheet: Worksheet, row: int, headers: list[str]) -> None:
+    for column, title in enumerate(headers, start=1):
+        cell = sheet.cell(row=row, column=column, value=title)
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.border = _BORDER
+        cell.alignment = Alignment(horizontal="center")
+
+
+def _text_row(sheet: Worksheet, row: int, values: list[str]) -> None:
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row=row, column=column, value=value)
+        cell.number_format = "@"
+        cell.border = _BORDER
+
+
+def _widths(sheet: Worksheet, widths: list[int]) -> None:
+    for index, width in enumerate(widths):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+
+
+def build_workbook(issued: IssuedIds, issued_on: date, note: str = "") -> Workbook:
+    book = Workbook()
+    members = book.active
+    assert members is not None
+    members.title = MEMBERS_SHEET
+    _header(members, 1, MEMBER_HEADERS)
+    for row, credential in enumerate(issued.members, start=2):
+        _text_row(
+            members, row, [issued.company_code, credential.member_id, credential.password, "", note]
+        )
+    members.freeze_panes = "A2"
+    _widths(members, [14, 16, 18, 24, 30])
+
+    company = book.create_sheet(COMPANY_SHEET)
+    for row, (label, value) in enumerate(
+        [
+            ("企業名", issued.company_name),
+            ("企業コード", issued.company_code),
+            ("発行日", issued_on.isoformat()),
+        ],
+        start=1,
+    ):
+        company.cell(row=row, column=1, value=label).font = Font(bold=True)
+        cell = company.cell(row=row, column=2, value=value)
+        cell.number_format = "@"
+    _header(company, 5, HR_HEADERS)
+    for row, credential in enumerate(issued.hr_contacts, start=6):
+        _text_row(company, row, ["企業担当者", credential.member_id, credential.password, "", ""])
+    _widths(company, [14, 16, 18, 24, 30])
+    return book
+
+
+def write_id_list(
+    target: str | Path | IO[bytes], issued: IssuedIds, issued_on: date, note: str = ""
+) -> None:
+    """Write the workbook to a path or a binary stream."""
+    build_workbook(issued, issued_on, note).save(target)
