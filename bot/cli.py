@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "bot.commands.core",
     "bot.commands.chat",
     "bot.commands.company",
+    "bot.commands.company",
     "bot.commands.faq",
 ]
 

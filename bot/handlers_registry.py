@@ -11,6 +11,7 @@ HANDLER_MODULES = [
     "handlers.greeting",
     "handlers.reminders",
     "handlers.linking",
+    "handlers.inquiry",
     "handlers.faq",
 ]
 

@@ -11,8 +11,11 @@ from models import (
     conversation,
     events,
     faq,
+    inquiries,
     leases,
     line_user,
+    mail,
+    operators,
     points_tables,
     reminders,
 )

@@ -1,0 +1,314 @@
+"""Outgoing e-mail: an outbox table and the sender that drains it.
+
+`enqueue_mail` writes a row in the caller's transaction (so a ticket and its mail are committed
+together); `send_due_mail(runtime)` (a scheduler job) sends due rows. A mail server outage only
+delays: a failed send is retried with exponential backoff, and after `MAX_ATTEMPTS` the row is
+kept as `failed` with its error (visible, re-queueable), never deleted.
+
+Settings come from the environment: `MAIL_BACKEND` (`smtp`, the default, or `console`, which
+prints mails instead of sending: what `make run` uses), `SMTP_HOST`, `SMTP_PORT` (587),
+`SMTP_USER`, `SMTP_PASSWORD`, `SMTP_STARTTLS` (on by default unless the port is 25 or 1025),
+`SMTP_TIMEOUT` (seconds), `MAIL_FROM`, `BACKOFFICE_EMAIL` (default joyo-be@joyobank.co.jp).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Protocol, TextIO
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, and_, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from models.base import Base
+from models.db import is_postgres
+from models.timeutil import Clock
+
+logger = logging.getLogger("benesapo.mail")
+
+DEFAULT_BACKOFFICE_EMAIL = "joyo-be@joyobank.co.jp"
+MAX_ATTEMPTS = 20
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+class MailStatus:
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def mail_backoff(attempts: int) -> timedelta:
+    """1, 2, 4, … minutes after each failure, at most one hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    backend: str = "smtp"
+    host: str = ""
+    port: int = 587
+    user: str = ""
+    password: str = ""
+    starttls: bool = True
+    timeout: float = 10.0
+    mail_from: str = "benesapo@localhost"
+    backoffice_email: str = DEFAULT_BACKOFFICE_EMAIL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MailSettings:
+        env = os.environ if env is None else env
+        port = int(env.get("SMTP_PORT") or 587)
+        return cls(
+            backend=(env.get("MAIL_BACKEND") or "smtp").strip().lower(),
+            host=(env.get("SMTP_HOST") or "").strip(),
+            port=port,
+            user=env.get("SMTP_USER") or "",
+            password=env.get("SMTP_PASSWORD") or "",
+            starttls=_flag(env.get("SMTP_STARTTLS"), port not in (25, 1025)),
+            timeout=float(env.get("SMTP_TIMEOUT") or 10),
+            mail_from=(env.get("MAIL_FROM") or "benesapo@localhost").strip(),
+            backoffice_email=(env.get("BACKOFFICE_EMAIL") or DEFAULT_BACKOFFICE_EMAIL).strip(),
+        )
+
+
+def mail_settings() -> MailSettings:
+    return MailSettings.from_env()
+
+
+class OutgoingMail(Base):
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (Index("ix_outgoing_mail_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    to: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def enqueue_mail(
+    session: Session,
+    *,
+    dedupe_key: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    now: datetime,
+) -> OutgoingMail:
+    """Queue a mail once per dedupe_key (a replay returns the first row)."""
+    existing = session.scalar(select(OutgoingMail).where(OutgoingMail.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    row = OutgoingMail(
+        dedupe_key=dedupe_key,
+        to=list(to),
+        subject=subject[:300],
+        body=body,
+        status=MailStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# -- senders -----------------------------------------------------------------------------------
+
+
+class MailSender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpSender:
+    """Sends with the standard library's smtplib (STARTTLS and login when configured)."""
+
+    def __init__(self, settings: MailSettings) -> None:
+        self.settings = settings
+
+    def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        if not s.host:
+            raise RuntimeError("SMTP_HOST is not set (or set MAIL_BACKEND=console)")
+        with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as smtp:
+            if s.starttls:
+                smtp.starttls()
+            if s.user:
+                smtp.login(s.user, s.password)
+            smtp.send_message(message)
+
+
+class ConsoleSender:
+    """Prints each mail (for `make run`)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def send(self, message: EmailMessage) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(
+            "---------- mail (MAIL_BACKEND=console) ----------\n"
+            f"From: {message['From']}\nTo: {message['To']}\nSubject: {message['Subject']}\n\n"
+            f"{message.get_content()}\n"
+            "--------------------------------------------------\n"
+        )
+        stream.flush()
+
+
+def make_sender(settings: MailSettings) -> MailSender:
+    if settings.backend == "console":
+        return ConsoleSender()
+    return SmtpSender(settings)
+
+
+def build_message(row: OutgoingMail, settings: MailSettings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(row.to)
+    message["Subject"] = row.subject
+    message["Date"] = formatdate(localtime=False)
+    domain = settings.mail_from.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring=f"mail{row.id}", domain=domain)
+    message.set_content(row.body)
+    return message
+
+
+# -- draining ----------------------------------------------------------------------------------
+
+
+def claim_due_mail(session: Session, now: datetime, limit: int = 20) -> list[OutgoingMail]:
+    stmt = (
+        select(OutgoingMail)
+        .where(
+            or_(
+                and_(
+                    OutgoingMail.status == MailStatus.PENDING,
+                    OutgoingMail.next_attempt_at <= now,
+                ),
+                and_(
+                    OutgoingMail.status == MailStatus.SENDING,
+                    OutgoingMail.claimed_at <= now - CLAIM_LEASE,
+                ),
+            )
+        )
+        .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        row.status = MailStatus.SENDING
+        row.claimed_at = now
+        row.attempts += 1
+    session.flush()
+    return rows
+
+
+def deliver_due_mail(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    sender: MailSender,
+    settings: MailSettings,
+    limit: int = 20,
+) -> dict[str, int]:
+    """Claim due rows (one short transaction), send each outside any transaction, record."""
+    with factory() as session, session.begin():
+        rows = claim_due_mail(session, clock.now(), limit)
+        claimed = [(row.id, build_message(row, settings)) for row in rows]
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for row_id, message in claimed:
+        error: str | None = None
+        try:
+            sender.send(message)
+        except (OSError, smtplib.SMTPException, RuntimeError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+        with factory() as session, session.begin():
+            row = session.get(OutgoingMail, row_id)
+            if row is None:
+                continue
+            now = clock.now()
+            if error is None:
+                row.status = MailStatus.SENT
+                row.sent_at = now
+                row.last_error = None
+                counts["sent"] += 1
+            elif row.attempts >= MAX_ATTEMPTS:
+                row.status = MailStatus.FAILED
+                row.last_error = error
+                counts["failed"] += 1
+            else:
+                row.status = MailStatus.PENDING
+                row.next_attempt_at = now + mail_backoff(row.attempts)
+                row.last_error = error
+                counts["retry"] += 1
+            _log(row, error)
+    return counts
+
+
+def _log(row: OutgoingMail, error: str | None) -> None:
+    entry: dict[str, Any] = {
+        "event": "mail_sent" if error is None else "mail_failed",
+        "mail_id": row.id,
+        "attempt": row.attempts,
+        "status": row.status,
+    }
+    if error is not None:
+        entry["error"] = error.split(":", 1)[0]
+    (logger.info if error is None else logger.warning)(json.dumps(entry))
+
+
+def send_due_mail(
+    runtime: Any,
+    *,
+    sender: MailSender | None = None,
+    settings: MailSettings | None = None,
+    max_batches: int = 50,
+) -> dict[str, int]:
+    """The scheduler job: drain the due part of the mail outbox.
+
+    `runtime` is a `bot.runtime.Runtime` (anything with `session_factory` and `clock`)."""
+    settings = settings or mail_settings()
+    sender = sender or make_sender(settings)
+    totals = {"sent": 0, "retry": 0, "failed": 0}
+    for _ in range(max_batches):
+        counts = deliver_due_mail(runtime.session_factory, runtime.clock, sender, settings)
+        for key, value in counts.items():
+            totals[key] += value
+        if sum(counts.values()) == 0:
+            break
+    return totals
+
+
+def requeue_failed(session: Session, now: datetime) -> int:
+    """Give rows that failed for good another round (after fixing the mail settings)."""
+    rows = list(session.scalars(select(OutgoingMail).where(OutgoingMail.status == "failed")))
+    for row in rows:
+        row.status = MailStatus.PENDING
+        row.attempts = 0
+        row.next_attempt_at = now
+    session.flush()
+    return len(rows)
