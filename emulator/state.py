@@ -372,8 +372,13 @@ class EmulatorState:
             self.loading.append({"chatId": chat_id, "loadingSeconds": seconds, "at": self.clock()})
 
     def reset(self) -> None:
-        """Forget calls, inboxes, faults, tokens and retry keys (users and settings stay)."""
+        """Forget calls, inboxes, faults, tokens, retry keys and usage; restore the quota and
+        make every user a friend again. User ids and names stay (a session-wide emulator keeps
+        handing tests the same users)."""
         with self.lock:
+            self.quota = DEFAULT_QUOTA
+            for user in self.users.values():
+                user.following = True
             self.calls.clear()
             self.inboxes.clear()
             self.timelines.clear()

@@ -593,6 +593,8 @@ def test_reset_forgets_calls_inboxes_and_tokens(
     token = client.send_text(user, "hi")["event"]["replyToken"]
     post(emulator, "/v2/bot/message/push", {"to": user, "messages": [text("x")]})
     client.inject_fault("/v2/bot/message/push", 500)
+    client.set_quota(1)
+    client.unfollow(user)
     client.reset()
     assert client.inbox(user) == [] and client.calls() == [] and client.faults() == []
     assert (
@@ -602,6 +604,9 @@ def test_reset_forgets_calls_inboxes_and_tokens(
         == 400
     )
     assert client.users()[0]["user_id"] == user  # users survive a reset
+    assert client.users()[0]["following"] is True
+    quota = requests.get(f"{emulator.url}/v2/bot/message/quota", headers=AUTH, timeout=10)
+    assert quota.json()["value"] == 10_000
 
 
 def test_users_are_created_once_per_name_or_id(client: EmulatorClient) -> None:

@@ -61,6 +61,13 @@ function safeUri(uri) {
     url.searchParams.set("user", state.userId);
     return "/dialog/bot/accountLink" + url.search;
   }
+  if (/^https?:/.test(uri)) {
+    const url = new URL(uri);
+    if (url.pathname === "/dialog/bot/accountLink" && url.origin === window.location.origin) {
+      url.searchParams.set("user", state.userId);  // the browser's LINE login
+      return url.toString();
+    }
+  }
   return /^(https?:|tel:|mailto:|\/)/.test(uri) ? uri : null;
 }
 
