@@ -12,8 +12,8 @@ from bot.runtime import Runtime, build_runtime
 # Each module defines click commands/groups in `COMMANDS` (a list); add yours here.
 COMMAND_MODULES = [
     "bot.commands.core",
+    "bot.commands.reminders",
     "bot.commands.chat",
-    "bot.commands.company",
     "bot.commands.company",
     "bot.commands.faq",
 ]
