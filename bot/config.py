@@ -39,6 +39,11 @@ class Settings:
     line_rate_limit_per_second: float = 1000.0
     line_max_retries: int = 4
     line_timeout_seconds: float = 10.0
+    # LINE's account-link page; empty: LINE's own, or the emulator's when LINE_API_BASE_URL
+    # points at the emulator.
+    line_account_link_url: str = ""
+    # Signs session cookies and CSRF tokens; empty: derived from the channel secret.
+    secret_key: str = ""
     service_name: str = "ベネサポ"
     contact_email: str = "joyo-be@joyobank.co.jp"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -75,5 +80,7 @@ def load_settings(
         allow_future_dates=_flag(env.get("ALLOW_FUTURE_DATES")),
         webhook_workers=int(env.get("WEBHOOK_WORKERS") or 4),
         line_rate_limit_per_second=float(env.get("LINE_RATE_LIMIT_PER_SECOND") or 1000),
+        line_account_link_url=env.get("LINE_ACCOUNT_LINK_URL", ""),
+        secret_key=env.get("SECRET_KEY", ""),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )

@@ -42,7 +42,6 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         line_api_base_url=emulator_url,
         line_data_api_base_url=emulator_url,
         public_base_url=f"http://{host}:{port}",
-        extra={**base.extra, "LINE_ACCOUNT_LINK_URL": f"{emulator_url}/dialog/bot/accountLink"},
     )
     runtime = build_runtime(settings)
     click.echo(f"database: {settings.database_url}")
