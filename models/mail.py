@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol, TextIO
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, and_, or_, select
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, and_, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.base import Base
@@ -305,10 +305,10 @@ def send_due_mail(
 
 def requeue_failed(session: Session, now: datetime) -> int:
     """Give rows that failed for good another round (after fixing the mail settings)."""
-    rows = list(session.scalars(select(OutgoingMail).where(OutgoingMail.status == "failed")))
-    for row in rows:
-        row.status = MailStatus.PENDING
-        row.attempts = 0
-        row.next_attempt_at = now
-    session.flush()
-    return len(rows)
+    result = session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.status == MailStatus.FAILED)
+        .values(status=MailStatus.PENDING, attempts=0, next_attempt_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)
