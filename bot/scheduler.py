@@ -91,6 +91,13 @@ def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
             timedelta(minutes=5),
             60,
         ),
+        Job(
+            "expiry_reminders",
+            CronTrigger(hour=10, minute=0, timezone=JST),
+            lambda: send_reminders(runtime, deliverer.line, deliverer),
+            timedelta(hours=2),
+            6 * 3600,
+        ),
     ]
 
 
