@@ -1,0 +1,214 @@
+"""Subprocess helpers for the benches, and the emulator runner bench/webhook.py starts.
+
+    python -m bench._procs emulator --channel-secret S --access-token T
+
+runs the LINE emulator on a free 127.0.0.1 port in its own process, prints its URL on the
+first line of stdout, and adds one bench-only endpoint, `POST /_bench/reply-tokens
+{"user_ids": [...]}` -> `{"tokens": [...]}`, which issues one reply token per entry with the
+emulator's own `EmulatorState.issue_reply_token` (what the emulator does when it delivers a
+webhook itself). The process ends on SIGTERM/SIGINT or when its stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Proc:
+    """A child process in its own session (so Ctrl-C reaches only us), logging to a file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        log_path: Path,
+        stdout_pipe: bool = False,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self._log: IO[bytes] = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if stdout_pipe else self._log,
+            stderr=self._log,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def read_line(self, timeout: float) -> str:
+        """The first stdout line (stdout_pipe=True), or RuntimeError after `timeout` seconds."""
+        assert self.popen.stdout is not None
+        found: list[str] = []
+        reader = threading.Thread(
+            target=lambda: found.append(self.popen.stdout.readline().decode()),  # type: ignore[union-attr]
+            daemon=True,
+        )
+        reader.start()
+        reader.join(timeout)
+        if not found or not found[0].strip():
+            raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
+        return found[0].strip()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the child's process group, then SIGKILL after `timeout` seconds."""
+        try:
+            if self.alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGTERM)
+                try:
+                    self.popen.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(self.popen.pid, signal.SIGKILL)
+                    self.popen.wait(5)
+        finally:
+            for stream in (self.popen.stdin, self.popen.stdout):
+                if stream is not None:
+                    stream.close()
+            self._log.close()
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, proc: Proc | None = None
+) -> None:
+    """Poll `check` every 50 ms until it holds; RuntimeError after `timeout` or if `proc` dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise RuntimeError(f"{proc.name} exited early:\n{proc.tail()}")
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+# -- CPU time of a process tree (from /proc, Linux) -------------------------------------------
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user+system CPU seconds) of a live process, or None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            found = _stat(int(entry))
+            if found is not None:
+                stats[int(entry)] = found
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _cpu) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        if pid in stats:
+            total += stats[pid][1]
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def self_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+# -- the emulator runner ------------------------------------------------------------------------
+
+
+def run_emulator(argv: list[str] | None = None) -> None:
+    from flask import jsonify, request
+
+    from emulator.server import EmulatorServer
+
+    parser = argparse.ArgumentParser(prog="python -m bench._procs emulator")
+    parser.add_argument("--channel-secret", required=True)
+    parser.add_argument("--access-token", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    server = EmulatorServer(
+        args.channel_secret, args.access_token, host="127.0.0.1", port=args.port
+    )
+    state = server.state
+
+    @server.app.post("/_bench/reply-tokens")
+    def issue_reply_tokens():  # type: ignore[no-untyped-def]
+        body = request.get_json(silent=True) or {}
+        user_ids = body.get("user_ids")
+        if not isinstance(user_ids, list) or not all(isinstance(u, str) for u in user_ids):
+            return jsonify({"error": "user_ids must be a list of user ids"}), 400
+        return jsonify({"tokens": [state.issue_reply_token(u) for u in user_ids]})
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def watch_stdin() -> None:  # the parent died or closed our stdin: stop
+        sys.stdin.buffer.read()
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    server.start()
+    print(server.url, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "emulator":
+        run_emulator(sys.argv[2:])
+    else:
+        sys.exit("usage: python -m bench._procs emulator --channel-secret S --access-token T")

@@ -1,0 +1,676 @@
+"""Webhook bench: our bot vs an SDK-example echo bot, both in gunicorn, against the emulator.
+
+    .venv/bin/python bench/webhook.py                       # 3000 events at 300/s, both bots
+    .venv/bin/python bench/webhook.py --events 600 --rate 100 --only ours
+    .venv/bin/python bench/webhook.py --database-url postgresql://user:pw@127.0.0.1/bench
+
+For each bot in turn: start it in gunicorn (the command is printed), warm it up, then send N
+signed webhook requests (one text-message event each, a unique webhookEventId, spread over
+`--users` simulated users, timestamps increasing) at `--rate` per second from `--senders`
+threads with a keep-alive connection each, open loop (each request is sent at its scheduled
+time whatever the answers to earlier ones). It prints, per bot:
+
+- events/s: webhook requests acknowledged with 200, per second of the sending window;
+- ack p50/p99: time from sending a request to its response (the acknowledgement LINE waits for);
+- reply p50/p99: time from sending the event to the emulator receiving the bot's reply (or the
+  push that replaces it) for that event — both are this machine's wall clock;
+- replies/s: events answered per second, from the first send to the last answer;
+- errors: requests not answered 200, events never answered, and Messaging API calls the
+  emulator refused.
+
+Every event carries a reply token the emulator itself issued just before the run (through the
+bench-only endpoint that bench/_procs.py adds to the emulator it runs), so both bots can reply;
+an event answered by push is matched to its user's oldest unanswered event. The emulator runs
+in its own process; everything listens on 127.0.0.1 only. It asserts nothing: it prints figures.
+Targets (issue 2, section 9): ack p99 < 100 ms at 300 events/s on 2 cores; our replies/s no
+lower than the echo bot's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import math
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._procs import (  # noqa: E402
+    Proc,
+    free_port,
+    self_cpu_seconds,
+    tree_cpu_seconds,
+    wait_until,
+)
+from emulator.client import EmulatorClient  # noqa: E402
+
+CHANNEL_SECRET = "bench-channel-secret"
+ACCESS_TOKEN = "bench-channel-access-token"
+MESSAGE_PATH = "/v2/bot/message/"
+REPLY_PATH = "/v2/bot/message/reply"
+PUSH_PATH = "/v2/bot/message/push"
+BOT_USER_ID = "U" + "b" * 32
+WARMUP_EVENTS = 40
+
+
+def sign(body: bytes, secret: str) -> str:
+    """`X-Line-Signature`: base64 of HMAC-SHA256 of the exact body with the channel secret."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    index: int
+    user_id: str
+    token: str
+    body: bytes = b""
+    signature: str = ""
+    sent_wall: float = math.nan  # time.time() when the request went out
+    lag: float = 0.0  # how late (s) the sender was against the schedule
+    ack: float = math.nan  # seconds from send to response
+    status: int | None = None
+    error: str | None = None
+    delivered_at: float | None = None  # the emulator's receive time of the answer
+    via: str | None = None
+
+
+def build_events(
+    run_tag: str, user_ids: list[str], tokens: list[str], text: str, rate: float
+) -> list[Event]:
+    base_ms = int(time.time() * 1000)
+    events = []
+    for i, (user_id, token) in enumerate(zip(user_ids, tokens, strict=True)):
+        payload = {
+            "destination": BOT_USER_ID,
+            "events": [
+                {
+                    "type": "message",
+                    "message": {
+                        "type": "text",
+                        "id": str(500_000_000_000_000 + i),
+                        "quoteToken": f"q{run_tag}{i}",
+                        "text": text,
+                    },
+                    "webhookEventId": f"01BENCH{run_tag}{i:010d}",
+                    "deliveryContext": {"isRedelivery": False},
+                    "timestamp": base_ms + int(i * 1000 / rate),
+                    "source": {"type": "user", "userId": user_id},
+                    "replyToken": token,
+                    "mode": "active",
+                }
+            ],
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        events.append(Event(i, user_id, token, body, sign(body, CHANNEL_SECRET)))
+    return events
+
+
+def issue_tokens(emulator_url: str, user_ids: list[str]) -> list[str]:
+    client = EmulatorClient(emulator_url)
+    tokens: list[str] = []
+    for start in range(0, len(user_ids), 1000):
+        chunk = user_ids[start : start + 1000]
+        response = client.session.post(
+            emulator_url + "/_bench/reply-tokens", json={"user_ids": chunk}, timeout=30
+        )
+        response.raise_for_status()
+        tokens.extend(response.json()["tokens"])
+    return tokens
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+
+def send_load(
+    port: int, events: list[Event], rate: float, senders: int, stop: threading.Event
+) -> tuple[float, float]:
+    """Send every event at its scheduled time; returns (first send, last ack) as time.time()."""
+    start = time.monotonic() + 0.2
+    hard_deadline = start + len(events) / rate + 60.0
+    lock = threading.Lock()
+    next_index = [0]
+
+    def sender() -> None:
+        conn: http.client.HTTPConnection | None = None
+        try:
+            while not stop.is_set():
+                with lock:
+                    i = next_index[0]
+                    next_index[0] += 1
+                if i >= len(events):
+                    return
+                event = events[i]
+                due = start + i / rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                now = time.monotonic()
+                if now > hard_deadline:
+                    event.error = "not sent (deadline)"
+                    continue
+                event.lag = max(0.0, now - due)
+                headers = {
+                    "Content-Type": "application/json; charset=utf-8",
+                    "User-Agent": "LineBotWebhook/2.0",
+                    "X-Line-Signature": event.signature,
+                }
+                event.sent_wall = time.time()
+                t0 = time.perf_counter()
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+                    conn.request("POST", "/callback", body=event.body, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    event.ack = time.perf_counter() - t0
+                    event.status = response.status
+                    if response.will_close:
+                        conn.close()
+                        conn = None
+                except (OSError, http.client.HTTPException) as exc:
+                    event.ack = time.perf_counter() - t0
+                    event.error = type(exc).__name__
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    threads = [
+        threading.Thread(target=sender, name=f"sender-{n}", daemon=True) for n in range(senders)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)  # short joins so Ctrl-C is seen
+            if time.monotonic() > hard_deadline + 20:
+                stop.set()
+                break
+    sent = [e.sent_wall for e in events if not math.isnan(e.sent_wall)]
+    acked = [e.sent_wall + e.ack for e in events if not math.isnan(e.ack)]
+    return (min(sent) if sent else math.nan, max(acked) if acked else math.nan)
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answers:
+    calls: int = 0
+    refused: int = 0  # Messaging API calls the emulator answered with an error
+    refused_detail: dict[str, int] = field(default_factory=dict)
+
+
+def match_answers(events: list[Event], calls: list[dict[str, Any]]) -> Answers:
+    """Mark each event with the time its answer reached the emulator (reply, else push)."""
+    by_token = {e.token: e for e in events}
+    by_user: dict[str, list[Event]] = {}
+    for event in events:
+        event.delivered_at, event.via = None, None
+        by_user.setdefault(event.user_id, []).append(event)
+    answers = Answers(calls=len(calls))
+    pushes: list[dict[str, Any]] = []
+    for call in sorted(calls, key=lambda c: c["at"]):
+        body = call.get("body") or {}
+        if call["status"] != 200:
+            answers.refused += 1
+            key = f"{call['path'].rsplit('/', 1)[-1]} {call['status']}"
+            answers.refused_detail[key] = answers.refused_detail.get(key, 0) + 1
+            continue
+        if call["path"] == REPLY_PATH:
+            event = by_token.get(body.get("replyToken"))
+            if event is not None and event.delivered_at is None:
+                event.delivered_at, event.via = call["at"], "reply"
+        elif call["path"] == PUSH_PATH:
+            pushes.append(call)
+    for call in pushes:  # a push answers its user's oldest event not answered yet
+        for event in by_user.get(call["body"].get("to"), []):
+            if event.delivered_at is None and event.sent_wall <= call["at"]:
+                event.delivered_at, event.via = call["at"], "push"
+                break
+    return answers
+
+
+def wait_for_answers(
+    client: EmulatorClient,
+    events: list[Event],
+    timeout: float,
+    idle: float,
+    stop: threading.Event,
+) -> Answers:
+    """Poll the emulator until every sent event has an answer, or no progress for `idle` s."""
+    expected = sum(1 for e in events if e.status == 200)
+    deadline = time.monotonic() + timeout
+    last_count, last_change = -1, time.monotonic()
+    answers = Answers()
+    while not stop.is_set():
+        answers = match_answers(events, client.calls(MESSAGE_PATH))
+        count = sum(1 for e in events if e.delivered_at is not None)
+        now = time.monotonic()
+        if count != last_count:
+            last_count, last_change = count, now
+        if count >= expected or now > deadline or now - last_change > idle:
+            break
+        time.sleep(0.5)
+    return answers
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Result:
+    bot: str
+    rate: float
+    events: int
+    acked: int
+    events_per_s: float
+    ack_p50: float
+    ack_p99: float
+    ack_max: float
+    answered: int
+    via_reply: int
+    via_push: int
+    reply_p50: float
+    reply_p99: float
+    replies_per_s: float
+    errors: int
+    error_detail: dict[str, int]
+    max_lag_ms: float
+    cpu: dict[str, float]
+    command: str
+
+
+def summarize(
+    bot: str,
+    rate: float,
+    events: list[Event],
+    answers: Answers,
+    window: tuple[float, float],
+    cpu: dict[str, float],
+    command: str,
+) -> Result:
+    ok = [e for e in events if e.status == 200]
+    first_send, last_ack = window
+    span = last_ack - first_send if ok else math.nan
+    answered = [e for e in events if e.delivered_at is not None]
+    reply_lat = [e.delivered_at - e.sent_wall for e in answered]  # type: ignore[operator]
+    last_answer = max((e.delivered_at for e in answered), default=math.nan)  # type: ignore[type-var]
+    detail: dict[str, int] = {}
+    for event in events:
+        if event.status != 200:
+            key = event.error or f"HTTP {event.status}"
+            detail[key] = detail.get(key, 0) + 1
+    unanswered = sum(1 for e in ok if e.delivered_at is None)
+    if unanswered:
+        detail["never answered"] = unanswered
+    for key, count in answers.refused_detail.items():
+        detail[f"LINE {key}"] = count
+    ack = [e.ack for e in ok]
+    return Result(
+        bot=bot,
+        rate=rate,
+        events=len(events),
+        acked=len(ok),
+        events_per_s=len(ok) / span if span and span > 0 else math.nan,
+        ack_p50=percentile(ack, 50) * 1000,
+        ack_p99=percentile(ack, 99) * 1000,
+        ack_max=max(ack, default=math.nan) * 1000,
+        answered=len(answered),
+        via_reply=sum(1 for e in answered if e.via == "reply"),
+        via_push=sum(1 for e in answered if e.via == "push"),
+        reply_p50=percentile(reply_lat, 50) * 1000,
+        reply_p99=percentile(reply_lat, 99) * 1000,
+        replies_per_s=(len(answered) / (last_answer - first_send) if answered else 0.0),
+        errors=sum(detail.values()),
+        error_detail=detail,
+        max_lag_ms=max((e.lag for e in events), default=0.0) * 1000,
+        cpu=cpu,
+        command=command,
+    )
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def print_table(results: list[Result]) -> None:
+    header = (
+        "bot",
+        "rate",
+        "events/s",
+        "ack p50",
+        "ack p99",
+        "ack max",
+        "reply p50",
+        "reply p99",
+        "replies/s",
+        "answered",
+        "errors",
+    )
+    rows = [
+        (
+            r.bot,
+            fmt(r.rate, 0),
+            fmt(r.events_per_s),
+            fmt(r.ack_p50),
+            fmt(r.ack_p99),
+            fmt(r.ack_max),
+            fmt(r.reply_p50),
+            fmt(r.reply_p99),
+            fmt(r.replies_per_s),
+            f"{r.answered}/{r.events}",
+            str(r.errors),
+        )
+        for r in results
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    print()
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    print("(latencies in ms; reply = event sent -> its reply or push received by the emulator)")
+    for r in results:
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
+        print(
+            f"{r.bot}: answered via reply {r.via_reply}, via push {r.via_push}; "
+            f"sender max lag {r.max_lag_ms:.0f} ms; CPU s: {cpu}"
+        )
+        if r.error_detail:
+            print(f"{r.bot}: errors: {json.dumps(r.error_detail, ensure_ascii=False)}")
+    by_bot = {r.bot: r for r in results}
+    ours, echo = by_bot.get("ours"), by_bot.get("echo")
+    if ours is not None:
+        met = ours.ack_p99 < 100 and ours.errors == 0
+        print(
+            f"target ack p99 < 100 ms at {ours.rate:.0f}/s: ours {fmt(ours.ack_p99)} ms "
+            f"-> {'met' if met else 'NOT met'}"
+        )
+        if echo is not None:
+            met = ours.replies_per_s >= echo.replies_per_s
+            print(
+                f"target replies/s >= echo's: ours {fmt(ours.replies_per_s)} vs echo "
+                f"{fmt(echo.replies_per_s)} -> {'met' if met else 'NOT met'}"
+            )
+
+
+# -- one bot ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BotSpec:
+    name: str
+    app: str
+    env: dict[str, str]
+
+
+def gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(args.workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(args.threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        app,
+    ]
+
+
+def ready(port: int) -> bool:
+    body = json.dumps({"destination": BOT_USER_ID, "events": []}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request(
+            "POST",
+            "/callback",
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Line-Signature": sign(body, CHANNEL_SECRET),
+            },
+        )
+        return conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+def run_bot(
+    spec: BotSpec,
+    args: argparse.Namespace,
+    emulator: Proc,
+    emulator_url: str,
+    users: list[str],
+    workdir: Path,
+    stop: threading.Event,
+) -> Result:
+    client = EmulatorClient(emulator_url)
+    port = free_port()
+    argv = gunicorn_argv(spec.app, port, args)
+    env_shown = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in spec.env.items()
+        if k in {"DATABASE_URL", "WEBHOOK_WORKERS", "LINE_API_BASE_URL"}
+    )
+    python = Path(sys.executable)
+    shown_python = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    command = f"{env_shown} {shlex.join([str(shown_python), *argv[1:]])}".strip()
+    print(f"[{spec.name}] {command}", flush=True)
+    env = {**_base_env(), **spec.env}
+    server = Proc(f"gunicorn ({spec.name})", argv, env=env, log_path=workdir / f"{spec.name}.log")
+    try:
+        wait_until(lambda: ready(port), 60, f"{spec.name} on port {port}", server)
+        time.sleep(0.5)  # let every gunicorn worker come up, not only the first
+
+        # Warm-up: a few events through every worker, answered, then forgotten.
+        client.reset()
+        warm_users = [users[i % len(users)] for i in range(WARMUP_EVENTS)]
+        warm = build_events(
+            "W" + spec.name[:2].upper(),
+            warm_users,
+            issue_tokens(emulator_url, warm_users),
+            args.text,
+            50.0,
+        )
+        send_load(port, warm, 50.0, 4, stop)
+        wait_for_answers(client, warm, timeout=20, idle=5, stop=stop)
+        client.reset()
+
+        run_users = [users[i % len(users)] for i in range(args.events)]
+        tokens = issue_tokens(emulator_url, run_users)
+        events = build_events(spec.name[:2].upper(), run_users, tokens, args.text, args.rate)
+        cpu_before = (tree_cpu_seconds(server.pid), tree_cpu_seconds(emulator.pid))
+        self_before = self_cpu_seconds()
+        print(
+            f"[{spec.name}] sending {args.events} events at {args.rate:g}/s "
+            f"from {args.senders} threads ...",
+            flush=True,
+        )
+        window = send_load(port, events, args.rate, args.senders, stop)
+        timeout = max(60.0, args.events / args.rate * 4)
+        answers = wait_for_answers(client, events, timeout=timeout, idle=args.idle, stop=stop)
+        cpu = {
+            spec.name: tree_cpu_seconds(server.pid) - cpu_before[0],
+            "emulator": tree_cpu_seconds(emulator.pid) - cpu_before[1],
+            "load generator": self_cpu_seconds() - self_before,
+        }
+        if stop.is_set():
+            raise KeyboardInterrupt
+        return summarize(spec.name, args.rate, events, answers, window, cpu, command)
+    finally:
+        server.stop()
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def prepare_database(url: str | None, workdir: Path) -> str:
+    from sqlalchemy import func, select
+
+    from models import Base
+    from models.db import make_engine
+    from models.events import OPEN_STATUSES, WebhookEvent
+
+    url = url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        with engine.connect() as conn:
+            backlog = conn.scalar(
+                select(func.count())
+                .select_from(WebhookEvent)
+                .where(WebhookEvent.status.in_(OPEN_STATUSES))
+            )
+        if backlog:
+            print(
+                f"warning: the database already holds {backlog} open events; the bot works "
+                "them off first, which spoils the figures (use a fresh database)",
+                file=sys.stderr,
+            )
+    finally:
+        engine.dispose()
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Webhook bench: our bot vs an SDK-example echo bot (gunicorn + emulator).",
+    )
+    parser.add_argument("--events", type=int, default=3000, help="events per bot (3000)")
+    parser.add_argument("--rate", type=float, default=300.0, help="target events/s (300)")
+    parser.add_argument(
+        "--database-url",
+        help="our bot's database (default: a fresh SQLite file); tables are created if missing",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn gthread threads (8)")
+    parser.add_argument(
+        "--webhook-workers", type=int, default=4, help="our bot's WEBHOOK_WORKERS per process (4)"
+    )
+    parser.add_argument("--only", choices=("ours", "echo"), help="bench one bot only")
+    parser.add_argument("--users", type=int, default=200, help="simulated users (200)")
+    parser.add_argument("--senders", type=int, default=32, help="sending threads (32)")
+    parser.add_argument("--text", default="使い方", help="the message every event carries")
+    parser.add_argument(
+        "--idle", type=float, default=15.0, help="stop waiting for answers after s without one"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
+    args = parser.parse_args(argv)
+    if args.events < 1 or args.rate <= 0 or args.senders < 1 or args.users < 1:
+        parser.error("--events, --rate, --senders and --users must be positive")
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    stop = threading.Event()
+    emulator: Proc | None = None
+    results: list[Result] = []
+    failed = False
+    try:
+        emulator = Proc(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "bench._procs",
+                "emulator",
+                "--channel-secret",
+                CHANNEL_SECRET,
+                "--access-token",
+                ACCESS_TOKEN,
+            ],
+            env=_base_env(),
+            log_path=workdir / "emulator.log",
+            stdout_pipe=True,
+        )
+        emulator_url = emulator.read_line(30)
+        client = EmulatorClient(emulator_url)
+        client.set_webhook_url(None)
+        users = [client.create_user(f"bench{i:04d}")["user_id"] for i in range(args.users)]
+        secrets_env = {
+            "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
+            "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+            "LINE_API_BASE_URL": emulator_url,
+        }
+        specs = []
+        if args.only in (None, "ours"):
+            database_url = prepare_database(args.database_url, workdir)
+            specs.append(
+                BotSpec(
+                    "ours",
+                    "bot.app:create_app()",
+                    {
+                        **secrets_env,
+                        "DATABASE_URL": database_url,
+                        "WEBHOOK_WORKERS": str(args.webhook_workers),
+                    },
+                )
+            )
+        if args.only in (None, "echo"):
+            specs.append(BotSpec("echo", "bench.echo_bot:app", secrets_env))
+        print(f"emulator {emulator_url}; logs in {workdir}", flush=True)
+        for spec in specs:
+            results.append(run_bot(spec, args, emulator, emulator_url, users, workdir, stop))
+        print_table(results)
+        return 0
+    except KeyboardInterrupt:
+        stop.set()
+        failed = True
+        print("\ninterrupted", file=sys.stderr)
+        if results:
+            print_table(results)
+        return 130
+    except Exception as exc:
+        stop.set()
+        failed = True
+        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop.set()
+        if emulator is not None:
+            emulator.stop()
+        if args.keep or failed:
+            print(f"work dir kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
