@@ -232,6 +232,9 @@ class PointsLedger:
                 )
             member = self.session.get(Member, member_pk)
             assert member is not None
+            # Settling is a fact of time, kept even when the operation itself is refused.
+            self._settle(_Op("settle", member, account, at))
+        with self.session.begin_nested():
             operation = PointOperation(
                 idempotency_key=key,
                 kind=kind,
@@ -244,7 +247,6 @@ class PointsLedger:
             self.session.add(operation)
             self.session.flush()
             op = _Op(kind, member, account, at, operation)
-            self._settle(op)
             receipt = body(op)
             account.last_occurred_at = at
             operation.result_json = json.dumps(receipt.to_json(), ensure_ascii=False)
@@ -1092,7 +1094,10 @@ class PointsLedger:
 
     # ------------------------------------------------------------------ jobs (set-based)
     def _settle(self, op: _Op) -> None:
-        """Bring one member up to `op.at` with the same SQL the jobs run for everyone."""
+        """Bring one member up to `op.at` with the same SQL the jobs run for everyone.
+
+        Runs in its own savepoint before each operation, so a refused operation still leaves
+        the member settled (the caller may commit after a `PointsError`)."""
         confirmed = self._confirm_sql(op.at, member_pk=op.member.id)
         self._expire_sql(op.at, member_pk=op.member.id)
         if confirmed:

@@ -94,24 +94,27 @@ def check_invariants(db: Session, member: Member, ledger_: PointsLedger) -> None
         )
     )
     assert debt == debts == entries_debt
+    outstanding = Allocation.points - Allocation.returned
     # allocations never exceed what a lot gave
+    spent_by_lot: dict[int, int] = dict(
+        db.execute(
+            select(Allocation.lot_id, func.sum(outstanding)).group_by(Allocation.lot_id)
+        ).all()
+    )
     for lot in lots:
-        spent = db.scalar(
-            select(func.coalesce(func.sum(Allocation.points - Allocation.returned), 0)).where(
-                Allocation.lot_id == lot.id
-            )
-        )
-        assert spent + lot.remaining <= lot.amount
+        assert spent_by_lot.get(lot.id, 0) + lot.remaining <= lot.amount
     # purchases: points + other payment = price
     rate = ledger_.policy.yen_per_point
+    used_by_purchase: dict[int, int] = dict(
+        db.execute(
+            select(Allocation.purchase_id, func.sum(outstanding))
+            .where(Allocation.purchase_id.is_not(None))
+            .group_by(Allocation.purchase_id)
+        ).all()
+    )
     for purchase in db.scalars(select(Purchase).where(Purchase.member_pk == member.id)):
         if purchase.status == "paid":
-            outstanding = db.scalar(
-                select(func.coalesce(func.sum(Allocation.points - Allocation.returned), 0)).where(
-                    Allocation.purchase_id == purchase.id
-                )
-            )
-            assert outstanding == purchase.points_used
+            assert used_by_purchase.get(purchase.id, 0) == purchase.points_used
             assert purchase.points_used * rate + purchase.other_yen == purchase.price
     balance = ledger_.balance(member, ledger_.clock.now())
     assert balance.available >= 0 and balance.pending >= 0
