@@ -1,0 +1,152 @@
+"""One-click execution of the standard requests, through the companies service.
+
+- retire: the member named in a "退職者の利用停止" ticket (`models.companies.retire_member`:
+  points forfeited, link removed, the member told by a push).
+- add_seats: the number of IDs asked for in an "ID追加" ticket (`add_seats`, refused above the
+  plan's limit); the new IDs and passwords are shown once and offered as the ID list workbook.
+- reset_password: a new initial password for the member of a lost-credentials ticket
+  (`reset_password`), shown once to the operator.
+
+Each runs at most once per ticket, in a savepoint (a refusal changes nothing), only on a member
+of the ticket's company, and is written to the ticket's history and the audit log (never the
+passwords).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.admin import texts as t
+from models import companies
+from models.companies import CompanyError, IssuedIds
+from models.company import Member
+from models.inquiries import Inquiry, InquiryType, record_action
+from models.timeutil import Clock
+
+
+class ActionError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ActionResult:
+    kind: str
+    member_id: str | None = None
+    password: str | None = None
+    issued: IssuedIds | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    types: tuple[InquiryType, ...]
+    run: Callable[[Session, Clock, Inquiry, str], ActionResult]
+    target_key: str | None = None  # the answer naming the member, if any
+
+
+def _member_of_ticket(session: Session, inquiry: Inquiry, member_id: str | None) -> Member:
+    if not member_id or member_id == "わからない":
+        raise ActionError(t.ERR_NO_MEMBER)
+    member = companies.find_member(session, member_id)
+    if inquiry.company_id is None:
+        raise ActionError(t.ERR_NO_COMPANY)
+    if member is None or member.company_id != inquiry.company_id:
+        raise ActionError(t.ERR_MEMBER_OTHER_COMPANY)
+    return member
+
+
+def _target(inquiry: Inquiry) -> str | None:
+    answers = inquiry.answers
+    return answers.get("target_member_id") or answers.get("member_id")
+
+
+def retire(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> ActionResult:
+    member = _member_of_ticket(session, inquiry, inquiry.answers.get("retiree_member_id"))
+    done = companies.retire_member(session, clock, member.member_id, actor=actor)
+    return ActionResult(
+        "retired",
+        member_id=done.member_id,
+        details={
+            "member_id": done.member_id,
+            "unlinked_line_user": done.unlinked_line_user_id,
+            "points_forfeited": done.points_forfeited,
+        },
+    )
+
+
+def add_seats(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> ActionResult:
+    if inquiry.company is None:
+        raise ActionError(t.ERR_NO_COMPANY)
+    try:
+        count = int(inquiry.answers.get("seat_count", 0))
+    except (TypeError, ValueError) as exc:
+        raise ActionError(t.ERR_BAD_COUNT) from exc
+    issued = companies.add_seats(session, clock, inquiry.company.code, count, actor=actor)
+    ids = [c.member_id for c in issued.members]
+    return ActionResult("seats", issued=issued, details={"count": count, "member_ids": ids})
+
+
+def reset_password(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> ActionResult:
+    member = _member_of_ticket(session, inquiry, _target(inquiry))
+    password = companies.reset_password(session, clock, member.member_id, actor=actor)
+    return ActionResult(
+        "password",
+        member_id=member.member_id,
+        password=password,
+        details={"member_id": member.member_id},
+    )
+
+
+ACTIONS: dict[str, Action] = {
+    "retire": Action(t.ACTION_RETIRE, (InquiryType.RETIRE,), retire, "retiree_member_id"),
+    "add_seats": Action(t.ACTION_ADD_SEATS, (InquiryType.ADD_SEATS,), add_seats),
+    "reset_password": Action(t.ACTION_RESET, (InquiryType.CREDENTIALS,), reset_password),
+}
+
+
+def done_actions(inquiry: Inquiry) -> set[str]:
+    return {
+        str(e.details.get("action")) for e in inquiry.events if e.kind == "action" and e.details
+    }
+
+
+def available_actions(session: Session, inquiry: Inquiry) -> list[str]:
+    """The actions this ticket offers now (right type, not yet run, a member named if needed)."""
+    done = done_actions(inquiry)
+    names = []
+    for name, spec in ACTIONS.items():
+        if inquiry.type not in spec.types or name in done:
+            continue
+        if name == "reset_password" and _target(inquiry) in (None, "", "わからない"):
+            continue
+        names.append(name)
+    return names
+
+
+def run_action(
+    session: Session, clock: Clock, inquiry: Inquiry, name: str, *, actor: str
+) -> ActionResult:
+    spec = ACTIONS[name]
+    if inquiry.type not in spec.types:
+        raise ActionError(t.ERR_WRONG_TYPE)
+    if name in done_actions(inquiry):
+        raise ActionError(t.ERR_ALREADY_DONE)
+    try:
+        with session.begin_nested():
+            result = spec.run(session, clock, inquiry, actor)
+            record_action(session, clock, inquiry, name, actor=actor, details=result.details)
+    except CompanyError as exc:
+        template = t.COMPANY_ERRORS.get(exc.code)
+        try:
+            message = template.format(**exc.details) if template else exc.message
+        except (KeyError, IndexError):
+            message = exc.message
+        raise ActionError(message) from exc
+    return result

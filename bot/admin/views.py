@@ -1,0 +1,359 @@
+"""Routes of the console: login/logout, ticket list and detail, assign, status, actions, audit."""
+
+from __future__ import annotations
+
+import hmac
+import io
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask import session as cookie
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.admin import bp
+from bot.admin import texts as t
+from bot.admin.actions import ACTIONS, ActionError, available_actions, run_action
+from models import audit
+from models.companies import Credential, IssuedIds
+from models.db import transaction
+from models.inquiries import (
+    STATUS_LABELS,
+    TYPE_LABELS,
+    InquiryError,
+    InquiryStatus,
+    InquiryType,
+    answer_items,
+    assign,
+    change_status,
+    company_label,
+    format_jst,
+    get_by_number,
+    search,
+)
+from models.operators import Operator, OperatorError, authenticate
+from models.timeutil import jst_date
+
+OPERATOR_KEY = "admin_operator"
+CSRF_KEY = "admin_csrf"
+PER_PAGE = 20
+
+
+# -- plumbing ----------------------------------------------------------------------------------
+
+
+def _runtime() -> Any:
+    return current_app.extensions["benesapo"]
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    with transaction(_runtime().session_factory) as session:
+        yield session
+
+
+def csrf_token() -> str:
+    token = cookie.get(CSRF_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        cookie[CSRF_KEY] = token
+    return token
+
+
+@bp.app_template_global("admin_csrf_token")
+def _csrf_global() -> str:
+    return csrf_token()
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        expected = cookie.get(CSRF_KEY, "")
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            abort(400, description=t.CSRF_FAILED)
+
+
+@bp.after_request
+def _secure(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    )
+    return response
+
+
+@bp.errorhandler(400)
+def _bad_request(exc: Any) -> tuple[str, int]:
+    return render_template("admin/message.html", title=t.ERROR_TITLE, message=t.CSRF_FAILED), 400
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        operator_id = cookie.get(OPERATOR_KEY)
+        if operator_id is None:
+            return redirect(url_for("admin.login", next=request.full_path))
+        with unit_of_work() as session:
+            operator = session.get(Operator, operator_id)
+            if operator is None or not operator.active:
+                cookie.pop(OPERATOR_KEY, None)
+                return redirect(url_for("admin.login"))
+            g.operator = operator
+            g.session = session
+            g.actor = f"operator:{operator.email}"
+            return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return url_for("admin.inquiries")
+
+
+# -- login -------------------------------------------------------------------------------------
+
+
+@bp.get("/login")
+def login() -> str:
+    return render_template("admin/login.html", error=None, email="", next=request.args.get("next"))
+
+
+@bp.post("/login")
+def login_post() -> Any:
+    email = request.form.get("email", "")[:254]
+    password = request.form.get("password", "")[:200]
+    error: str | None = None
+    with unit_of_work() as session:
+        try:
+            operator = authenticate(session, _runtime().clock, email, password, request.remote_addr)
+        except OperatorError as exc:
+            if exc.code == "locked" and exc.until is not None:
+                error = t.LOGIN_LOCKED.format(until=format_jst(exc.until))
+            else:
+                error = t.LOGIN_FAILED
+        else:
+            operator_id = operator.id
+    if error is not None:
+        page = render_template("admin/login.html", error=error, email=email, next=None)
+        return page, 401
+    cookie.pop(CSRF_KEY, None)  # a fresh token for the logged-in session
+    cookie[OPERATOR_KEY] = operator_id
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    cookie.pop(OPERATOR_KEY, None)
+    cookie.pop(CSRF_KEY, None)
+    return redirect(url_for("admin.login"))
+
+
+# -- tickets -----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    return redirect(url_for("admin.inquiries"))
+
+
+@bp.get("/inquiries")
+@login_required
+def inquiries() -> str:
+    status = request.args.get("status", "open")
+    kind = request.args.get("type", "")
+    company = request.args.get("company", "").strip()[:50]
+    try:
+        page_no = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    if status not in {"", "open", *(s.value for s in InquiryStatus)}:
+        status = "open"
+    if kind not in {"", *(k.value for k in InquiryType)}:
+        kind = ""
+    page = search(
+        g.session,
+        status=status or None,
+        type=kind or None,
+        company=company or None,
+        page=page_no,
+        per_page=PER_PAGE,
+    )
+    filters = {"status": status, "type": kind, "company": company}
+
+    def page_url(number: int) -> str:
+        return url_for("admin.inquiries") + "?" + urlencode({**filters, "page": number})
+
+    return render_template(
+        "admin/list.html",
+        page=page,
+        filters=filters,
+        page_url=page_url,
+        statuses=STATUS_LABELS,
+        types=TYPE_LABELS,
+        company_label=company_label,
+        format_jst=format_jst,
+        assignee=lambda i: _assignee(g.session, i.assignee_id),
+    )
+
+
+def _assignee(session: Session, operator_id: int | None) -> str:
+    if operator_id is None:
+        return t.UNASSIGNED
+    operator = session.get(Operator, operator_id)
+    return operator.email if operator else "-"
+
+
+def _load(number: str) -> Any:
+    inquiry = get_by_number(g.session, number)
+    if inquiry is None:
+        abort(404)
+    return inquiry
+
+
+def _detail(inquiry: Any, notice: str | None = None, error: str | None = None) -> str:
+    from models.line_user import LineUser
+
+    user = g.session.get(LineUser, inquiry.line_user_id)
+    return render_template(
+        "admin/detail.html",
+        inquiry=inquiry,
+        answers=answer_items(inquiry.answers),
+        company=company_label(inquiry),
+        assignee=_assignee(g.session, inquiry.assignee_id),
+        statuses=STATUS_LABELS,
+        actions=available_actions(g.session, inquiry),
+        action_labels={k: a.label for k, a in ACTIONS.items()},
+        blocked=user is None or user.blocked,
+        format_jst=format_jst,
+        operator_email=lambda oid: _assignee(g.session, oid),
+        notice=notice,
+        error=error,
+        history=list(inquiry.events),
+    )
+
+
+@bp.get("/inquiries/<number>")
+@login_required
+def detail(number: str) -> str:
+    inquiry = _load(number)
+    return _detail(inquiry, notice=request.args.get("notice") and t.SAVED)
+
+
+@bp.post("/inquiries/<number>/assign")
+@login_required
+def assign_to_me(number: str) -> Any:
+    inquiry = _load(number)
+    assign(g.session, _runtime().clock, inquiry, g.operator.id, g.actor)
+    return redirect(url_for("admin.detail", number=inquiry.number, notice=1))
+
+
+@bp.post("/inquiries/<number>/status")
+@login_required
+def set_status(number: str) -> Any:
+    inquiry = _load(number)
+    status = request.form.get("status", "")
+    message = request.form.get("message", "")
+    if status not in {s.value for s in InquiryStatus}:
+        return _detail(inquiry, error=t.BAD_STATUS), 400
+    try:
+        change_status(
+            g.session,
+            _runtime().clock,
+            inquiry,
+            status,
+            actor=g.actor,
+            message=message,
+            service_name=_runtime().settings.service_name,
+        )
+    except InquiryError as exc:
+        return _detail(inquiry, error=t.STATUS_ERRORS.get(exc.code, exc.message)), 400
+    return redirect(url_for("admin.detail", number=inquiry.number, notice=1))
+
+
+@bp.post("/inquiries/<number>/actions/<name>")
+@login_required
+def action(number: str, name: str) -> Any:
+    inquiry = _load(number)
+    if name not in ACTIONS:
+        abort(404)
+    try:
+        result = run_action(g.session, _runtime().clock, inquiry, name, actor=g.actor)
+    except ActionError as exc:
+        return _detail(inquiry, error=exc.message), 409
+    return render_template(
+        "admin/result.html",
+        inquiry=inquiry,
+        title=ACTIONS[name].label,
+        result=result,
+        issued_on=jst_date(_runtime().clock.now()).isoformat(),
+    )
+
+
+@bp.post("/idlist.xlsx")
+@login_required
+def id_list() -> Any:
+    """The 初期ID・パスワード一覧 workbook of IDs just issued (from the result page's form: the
+    passwords are never stored, so the page that shows them once also carries them here)."""
+    from models.idlist import write_id_list
+
+    code = request.form.get("company_code", "")
+    name = request.form.get("company_name", "")
+    ids = request.form.getlist("member_id")
+    pws = request.form.getlist("password")
+    if not code or not ids or len(ids) != len(pws):
+        abort(400)
+    issued = IssuedIds(code, name, [Credential(m, p) for m, p in zip(ids, pws, strict=True)], [])
+    buffer = io.BytesIO()
+    write_id_list(buffer, issued, jst_date(_runtime().clock.now()), note=t.IDLIST_NOTE)
+    buffer.seek(0)
+    audit.record(
+        g.session,
+        g.actor,
+        "id_list_downloaded",
+        f"company:{code}",
+        {"member_ids": ids},
+        at=_runtime().clock.now(),
+    )
+    return send_file(
+        buffer,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"id_list_{code}_{jst_date(_runtime().clock.now()):%Y%m%d}.xlsx",
+    )
+
+
+# -- audit log ---------------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@login_required
+def audit_log() -> str:
+    target = request.args.get("target", "").strip()[:100]
+    stmt = select(audit.AuditEntry).order_by(audit.AuditEntry.id.desc()).limit(200)
+    if target:
+        stmt = stmt.where(audit.AuditEntry.target == target)
+    entries = list(g.session.scalars(stmt))
+    return render_template("admin/audit.html", entries=entries, target=target, fmt=format_jst)
