@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from bot.line_client import InvalidReplyToken, LineApiError, LineClient, SendResult
 from bot.runtime import Runtime
 from models.db import transaction
-from models.events import OutboxStatus, OutgoingMessage, claim_due_outbox
+from models.events import (
+    OutboxStatus,
+    OutgoingMessage,
+    claim_due_outbox,
+    has_due_outbox,
+    mark_sending,
+)
 from models.reminders import ReminderPolicy
 
 logger = logging.getLogger("benesapo.delivery")
@@ -25,6 +33,33 @@ def delivery_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What one claimed outbox row needs to be sent, read once in the claiming transaction."""
+
+    id: int
+    to: tuple[str, ...]
+    messages: tuple[dict[str, Any], ...]
+    retry_key: str
+    reply_token: str | None
+    reply_deadline: datetime | None
+    reply_ambiguous: bool
+    attempts: int
+
+    @classmethod
+    def of(cls, row: OutgoingMessage) -> Outgoing:
+        return cls(
+            row.id,
+            tuple(row.to),
+            tuple(row.messages),
+            row.retry_key,
+            row.reply_token,
+            row.reply_deadline,
+            row.reply_ambiguous,
+            row.attempts,
+        )
+
+
 class Deliverer:
     def __init__(self, runtime: Runtime, line: LineClient) -> None:
         self.runtime = runtime
@@ -34,85 +69,76 @@ class Deliverer:
     def deliver_due(self, limit: int = 50) -> int:
         """Send what is due (the outbox retry job); returns how many rows were attempted."""
         now = self.runtime.clock.now()
+        quiet = self.quiet.is_quiet(now)
+        if not has_due_outbox(self.runtime.engine, now, quiet=quiet):
+            return 0  # a lock-free look first: idle workers take no write lock
         with transaction(self.runtime.session_factory) as session:
-            rows = claim_due_outbox(session, now, limit, quiet=self.quiet.is_quiet(now))
-            ids = [row.id for row in rows]
-        for row_id in ids:
-            self._send(row_id)
-        return len(ids)
+            items = [Outgoing.of(row) for row in claim_due_outbox(session, now, limit, quiet=quiet)]
+        for item in items:
+            self.send(item)
+        return len(items)
 
     def deliver_now(self, row_ids: Sequence[int]) -> None:
-        """Send rows just written (the fast path right after an event was handled)."""
+        """Send rows just written by the caller (the fast path)."""
         now = self.runtime.clock.now()
         with transaction(self.runtime.session_factory) as session:
-            rows = list(
-                session.scalars(
-                    select(OutgoingMessage)
-                    .where(
-                        OutgoingMessage.id.in_(row_ids),
-                        OutgoingMessage.status == OutboxStatus.PENDING.value,
-                    )
-                    .with_for_update(skip_locked=True)
+            rows = session.scalars(
+                select(OutgoingMessage)
+                .where(
+                    OutgoingMessage.id.in_(row_ids),
+                    OutgoingMessage.status == OutboxStatus.PENDING.value,
                 )
-            )
-            for row in rows:
-                row.status = OutboxStatus.SENDING.value
-                row.attempts += 1
-                row.next_attempt_at = now
-            ids = [row.id for row in rows]
-        for row_id in ids:
-            self._send(row_id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            items = [Outgoing.of(mark_sending(row, now)) for row in rows]
+        for item in items:
+            self.send(item)
 
-    def _send(self, row_id: int) -> None:
-        with self.runtime.session_factory() as session:
-            row = session.get(OutgoingMessage, row_id)
-            assert row is not None
-            to, messages, retry_key = list(row.to), list(row.messages), row.retry_key
-            token = row.reply_token
-            token_good = (
-                token is not None
-                and row.reply_deadline is not None
-                and (self.runtime.clock.now() < row.reply_deadline)
-            )
-            ambiguous = row.reply_ambiguous
-            attempts = row.attempts
+    def send(self, item: Outgoing) -> None:
+        """One attempt for a claimed row (status `sending`), then record the outcome."""
+        now = self.runtime.clock.now()
+        token_good = (
+            item.reply_token is not None
+            and item.reply_deadline is not None
+            and now < item.reply_deadline
+            and len(item.to) == 1
+        )
         result: SendResult | None = None
         error: LineApiError | None = None
-        reply_ambiguous = ambiguous
+        ambiguous = item.reply_ambiguous
         try:
-            if token_good and len(to) == 1:
+            if token_good:
                 try:
-                    result = self.line.reply(token, messages)  # type: ignore[arg-type]
+                    result = self.line.reply(item.reply_token, item.messages)  # type: ignore[arg-type]
                 except InvalidReplyToken as exc:
                     if exc.ambiguous or ambiguous:
                         # An earlier attempt timed out after LINE took it: already delivered.
                         result = SendResult(exc.request_id, "reply", duplicate=True)
                     else:
-                        result = self.line.push(to[0], messages, retry_key)
+                        result = self.line.push(item.to[0], item.messages, item.retry_key)
                 except LineApiError as exc:
-                    reply_ambiguous = reply_ambiguous or exc.ambiguous
+                    ambiguous = ambiguous or exc.ambiguous
                     raise
-            elif len(to) == 1:
-                result = self.line.push(to[0], messages, retry_key)
+            elif len(item.to) == 1:
+                result = self.line.push(item.to[0], item.messages, item.retry_key)
             else:
-                result = self.line.multicast(to, messages, retry_key)
+                result = self.line.multicast(item.to, item.messages, item.retry_key)
         except LineApiError as exc:
             error = exc
         except ValueError as exc:  # a message LINE would refuse: a bug, never retried
             error = LineApiError("validate", None, str(exc), retryable=False)
-        self._record(row_id, result, error, reply_ambiguous, attempts)
+        self._record(item, result, error, ambiguous)
 
     def _record(
         self,
-        row_id: int,
+        item: Outgoing,
         result: SendResult | None,
         error: LineApiError | None,
         reply_ambiguous: bool,
-        attempts: int,
     ) -> None:
         now = self.runtime.clock.now()
         with transaction(self.runtime.session_factory) as session:
-            row = session.get(OutgoingMessage, row_id)
+            row = session.get(OutgoingMessage, item.id)
             assert row is not None
             row.reply_ambiguous = reply_ambiguous
             if result is not None:
@@ -124,16 +150,16 @@ class Deliverer:
                 return
             assert error is not None
             row.last_error = str(error)[:2000]
-            if error.retryable and attempts < MAX_DELIVERY_ATTEMPTS:
+            if error.retryable and item.attempts < MAX_DELIVERY_ATTEMPTS:
                 row.status = OutboxStatus.PENDING.value
-                row.next_attempt_at = now + delivery_backoff(attempts)
+                row.next_attempt_at = now + delivery_backoff(item.attempts)
             else:
                 row.status = OutboxStatus.FAILED.value
             logger.warning(
                 json.dumps(
                     {
                         "event": "delivery_failed",
-                        "outbox_id": row_id,
+                        "outbox_id": item.id,
                         "status": error.status,
                         "request_id": error.request_id,
                         "retryable": error.retryable,

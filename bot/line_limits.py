@@ -47,18 +47,26 @@ def check_action(action: dict[str, Any], where: str, *, label_required: bool = T
     kind = action.get("type")
     label = action.get("label")
     if label_required or label is not None:
-        _require(isinstance(label, str) and 0 < text_length(label) <= MAX_ACTION_LABEL,
-                 f"{where}: action label must be 1-{MAX_ACTION_LABEL} characters: {label!r}")
+        _require(
+            isinstance(label, str) and 0 < text_length(label) <= MAX_ACTION_LABEL,
+            f"{where}: action label must be 1-{MAX_ACTION_LABEL} characters: {label!r}",
+        )
     if kind == "postback":
         data = action.get("data", "")
-        _require(0 < text_length(data) <= MAX_POSTBACK_DATA,
-                 f"{where}: postback data must be 1-{MAX_POSTBACK_DATA} characters")
+        _require(
+            0 < text_length(data) <= MAX_POSTBACK_DATA,
+            f"{where}: postback data must be 1-{MAX_POSTBACK_DATA} characters",
+        )
         if "displayText" in action:
-            _require(text_length(action["displayText"]) <= MAX_DISPLAY_TEXT,
-                     f"{where}: displayText over {MAX_DISPLAY_TEXT} characters")
+            _require(
+                text_length(action["displayText"]) <= MAX_DISPLAY_TEXT,
+                f"{where}: displayText over {MAX_DISPLAY_TEXT} characters",
+            )
     elif kind == "message":
-        _require(0 < text_length(action.get("text", "")) <= MAX_DISPLAY_TEXT,
-                 f"{where}: message action text must be 1-{MAX_DISPLAY_TEXT} characters")
+        _require(
+            0 < text_length(action.get("text", "")) <= MAX_DISPLAY_TEXT,
+            f"{where}: message action text must be 1-{MAX_DISPLAY_TEXT} characters",
+        )
     elif kind == "uri":
         _require(0 < len(action.get("uri", "")) <= MAX_URI, f"{where}: uri must be 1-{MAX_URI}")
 
@@ -79,19 +87,25 @@ def check_message(message: dict[str, Any], where: str = "message") -> None:
     kind = message.get("type")
     if kind == "text":
         body = message.get("text", "")
-        _require(0 < text_length(body) <= MAX_TEXT, f"{where}: text must be 1-{MAX_TEXT} characters")
+        _require(
+            0 < text_length(body) <= MAX_TEXT, f"{where}: text must be 1-{MAX_TEXT} characters"
+        )
     elif kind in {"template", "flex"}:
         alt = message.get("altText", "")
-        _require(0 < text_length(alt) <= MAX_ALT_TEXT,
-                 f"{where}: altText must be 1-{MAX_ALT_TEXT} characters")
+        _require(
+            0 < text_length(alt) <= MAX_ALT_TEXT,
+            f"{where}: altText must be 1-{MAX_ALT_TEXT} characters",
+        )
     if kind == "template":
         _check_template(message.get("template", {}), where)
     if kind == "flex":
         contents = message.get("contents", {})
         size = len(json.dumps(contents, ensure_ascii=False).encode())
         if contents.get("type") == "carousel":
-            _require(len(contents.get("contents", [])) <= MAX_CAROUSEL_BUBBLES,
-                     f"{where}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles")
+            _require(
+                len(contents.get("contents", [])) <= MAX_CAROUSEL_BUBBLES,
+                f"{where}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles",
+            )
             _require(size <= MAX_CAROUSEL_JSON_BYTES, f"{where}: carousel JSON too large")
         else:
             _require(size <= MAX_BUBBLE_JSON_BYTES, f"{where}: bubble JSON too large")
@@ -99,8 +113,10 @@ def check_message(message: dict[str, Any], where: str = "message") -> None:
     quick = message.get("quickReply")
     if quick is not None:
         items = quick.get("items", [])
-        _require(0 < len(items) <= MAX_QUICK_REPLY_ITEMS,
-                 f"{where}: quick reply must have 1-{MAX_QUICK_REPLY_ITEMS} items")
+        _require(
+            0 < len(items) <= MAX_QUICK_REPLY_ITEMS,
+            f"{where}: quick reply must have 1-{MAX_QUICK_REPLY_ITEMS} items",
+        )
         for i, item in enumerate(items):
             check_action(item.get("action", {}), f"{where}.quickReply[{i}]")
 
@@ -110,27 +126,39 @@ def _check_template(template: dict[str, Any], where: str) -> None:
     actions = template.get("actions", [])
     if kind == "buttons":
         limit = MAX_BUTTONS_TEXT_WITH_TITLE if template.get("title") else MAX_BUTTONS_TEXT
-        _require(0 < text_length(template.get("text", "")) <= limit,
-                 f"{where}: buttons text must be 1-{limit} characters")
+        _require(
+            0 < text_length(template.get("text", "")) <= limit,
+            f"{where}: buttons text must be 1-{limit} characters",
+        )
         if template.get("title"):
-            _require(text_length(template["title"]) <= MAX_BUTTONS_TITLE,
-                     f"{where}: buttons title over {MAX_BUTTONS_TITLE} characters")
-        _require(0 < len(actions) <= MAX_BUTTONS_ACTIONS,
-                 f"{where}: buttons need 1-{MAX_BUTTONS_ACTIONS} actions")
+            _require(
+                text_length(template["title"]) <= MAX_BUTTONS_TITLE,
+                f"{where}: buttons title over {MAX_BUTTONS_TITLE} characters",
+            )
+        _require(
+            0 < len(actions) <= MAX_BUTTONS_ACTIONS,
+            f"{where}: buttons need 1-{MAX_BUTTONS_ACTIONS} actions",
+        )
     elif kind == "confirm":
-        _require(0 < text_length(template.get("text", "")) <= MAX_CONFIRM_TEXT,
-                 f"{where}: confirm text must be 1-{MAX_CONFIRM_TEXT} characters")
+        _require(
+            0 < text_length(template.get("text", "")) <= MAX_CONFIRM_TEXT,
+            f"{where}: confirm text must be 1-{MAX_CONFIRM_TEXT} characters",
+        )
         _require(len(actions) == 2, f"{where}: confirm needs exactly 2 actions")
     for i, action in enumerate(actions):
         check_action(action, f"{where}.actions[{i}]")
 
 
 def check_messages(messages: Sequence[dict[str, Any]]) -> None:
-    _require(0 < len(messages) <= MAX_MESSAGES, f"send 1-{MAX_MESSAGES} messages, not {len(messages)}")
+    _require(
+        0 < len(messages) <= MAX_MESSAGES, f"send 1-{MAX_MESSAGES} messages, not {len(messages)}"
+    )
     for i, message in enumerate(messages):
         check_message(message, f"messages[{i}]")
 
 
 def check_recipients(to: Sequence[str]) -> None:
-    _require(0 < len(to) <= MAX_MULTICAST_RECIPIENTS,
-             f"multicast takes 1-{MAX_MULTICAST_RECIPIENTS} recipients, not {len(to)}")
+    _require(
+        0 < len(to) <= MAX_MULTICAST_RECIPIENTS,
+        f"multicast takes 1-{MAX_MULTICAST_RECIPIENTS} recipients, not {len(to)}",
+    )

@@ -42,7 +42,9 @@ def with_quick_reply(message: Message, quick: Sequence[Action]) -> Message:
     return {**message, "quickReply": quick_reply(quick)}
 
 
-def buttons(alt_text: str, body: str, actions: Sequence[Action], title: str | None = None) -> Message:
+def buttons(
+    alt_text: str, body: str, actions: Sequence[Action], title: str | None = None
+) -> Message:
     template: dict[str, Any] = {"type": "buttons", "text": body, "actions": list(actions)}
     if title:
         template["title"] = title

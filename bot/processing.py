@@ -1,4 +1,9 @@
-"""Processes recorded webhook events off the request path: claim, handle, queue the reply."""
+"""Processes recorded webhook events off the request path.
+
+One transaction per event claims it, runs the handler and queues the reply (already claimed
+for sending); the reply is then sent from memory and its outcome recorded in a second one. If
+the handler raises, that transaction rolls back whole and the attempt is counted apart.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ import logging
 import time
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
+
 from bot import metrics
-from bot.delivery import REPLY_TOKEN_LIFETIME, Deliverer
+from bot.delivery import REPLY_TOKEN_LIFETIME, Deliverer, Outgoing
 from bot.dispatch import Router
 from bot.event_routing import route_event
-from bot.messages import text
+from bot.messages import Message, text
 from bot.runtime import Runtime
 from handlers import texts
 from models.db import transaction
@@ -20,6 +27,7 @@ from models.events import (
     WebhookEvent,
     claim_next_events,
     enqueue_messages,
+    has_due_events,
     release_stale_claims,
 )
 
@@ -42,12 +50,39 @@ class EventProcessor:
 
     def run_once(self) -> bool:
         """Claim and process one due event; False when there was nothing to do."""
-        with transaction(self.runtime.session_factory) as session:
-            claimed = claim_next_events(session, self.runtime.clock.now(), limit=1)
-            ids = [event.id for event in claimed]
-        for event_id in ids:
-            self.process(event_id)
-        return bool(ids)
+        clock = self.runtime.clock
+        if not has_due_events(self.runtime.engine, clock.now()):
+            return False  # a lock-free look first: idle workers take no write lock
+        started = time.perf_counter()
+        claimed_id: int | None = None
+        try:
+            with transaction(self.runtime.session_factory) as session:
+                claimed = claim_next_events(session, clock.now(), limit=1)
+                if not claimed:
+                    return False
+                event = claimed[0]
+                claimed_id = event.id
+                messages, handler = route_event(
+                    session, event, self.router, self.runtime.settings, clock
+                )
+                reply = self._queue(session, event, messages, f"event:{event.webhook_event_id}")
+                event.status = EventStatus.DONE.value
+                event.processed_at = clock.now()
+                event.handler = handler[:64]
+                event.last_error = None
+                kind, webhook_event_id = event.event_type, event.webhook_event_id
+                received_at = event.received_at
+        except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
+            if claimed_id is None:
+                raise
+            self._failed(claimed_id, exc, started)
+            return True
+        metrics.EVENTS_PROCESSED.labels(kind, "ok").inc()
+        metrics.PROCESSING_LATENCY.observe(max(0.0, (clock.now() - received_at).total_seconds()))
+        _log_event(webhook_event_id, kind, handler, started, "ok")
+        if reply is not None:
+            self.deliverer.send(reply)
+        return True
 
     def run_until_idle(self, max_events: int = 10_000) -> int:
         count = 0
@@ -59,38 +94,10 @@ class EventProcessor:
         with transaction(self.runtime.session_factory) as session:
             return release_stale_claims(session, self.runtime.clock.now())
 
-    def process(self, event_id: int) -> None:
-        started = time.perf_counter()
-        clock = self.runtime.clock
-        try:
-            with transaction(self.runtime.session_factory) as session:
-                event = session.get(WebhookEvent, event_id)
-                assert event is not None
-                messages, handler = route_event(
-                    session, event, self.router, self.runtime.settings, clock
-                )
-                outbox_id = self._queue_reply(
-                    session, event, messages, f"event:{event.webhook_event_id}"
-                )
-                event.status = EventStatus.DONE.value
-                event.processed_at = clock.now()
-                event.handler = handler[:64]
-                event.last_error = None
-                received_at, kind, webhook_event_id = (
-                    event.received_at,
-                    event.event_type,
-                    event.webhook_event_id,
-                )
-        except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
-            self._failed(event_id, exc, started)
-            return
-        metrics.EVENTS_PROCESSED.labels(kind, "ok").inc()
-        metrics.PROCESSING_LATENCY.observe(max(0.0, (clock.now() - received_at).total_seconds()))
-        _log_event(webhook_event_id, kind, handler, started, "ok")
-        if outbox_id is not None:
-            self.deliverer.deliver_now([outbox_id])
-
-    def _queue_reply(self, session, event: WebhookEvent, messages, dedupe_key: str) -> int | None:  # type: ignore[no-untyped-def]
+    def _queue(
+        self, session: Session, event: WebhookEvent, messages: list[Message], dedupe_key: str
+    ) -> Outgoing | None:
+        """Queue the reply, claimed for sending by this worker right after commit."""
         if not messages:
             return None
         to = event.line_user_id if event.source_type == "user" else event.user_key
@@ -103,23 +110,25 @@ class EventProcessor:
             now=self.runtime.clock.now(),
             reply_token=token,
             reply_deadline=event.received_at + REPLY_TOKEN_LIFETIME if token else None,
+            claim=True,
         )
-        return row.id
+        return Outgoing.of(row)
 
     def _failed(self, event_id: int, exc: Exception, started: float) -> None:
-        logger.exception("event %s failed", event_id)
+        logger.exception(json.dumps({"event": "handler_error", "event_pk": event_id}))
         now = self.runtime.clock.now()
-        outbox_id = None
+        apology = None
         with transaction(self.runtime.session_factory) as session:
             event = session.get(WebhookEvent, event_id)
             assert event is not None
+            event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             final = event.attempts >= self.max_attempts
             if final:
                 event.status = EventStatus.FAILED.value
                 event.processed_at = now
                 if event.event_type in {"message", "postback"}:
-                    outbox_id = self._queue_reply(
+                    apology = self._queue(
                         session,
                         event,
                         [text(texts.PROCESSING_FAILED)],
@@ -134,8 +143,8 @@ class EventProcessor:
         if final:
             metrics.EVENTS_FAILED.labels(kind).inc()
         _log_event(webhook_event_id, kind, None, started, outcome, type(exc).__name__)
-        if outbox_id is not None:
-            self.deliverer.deliver_now([outbox_id])
+        if apology is not None:
+            self.deliverer.send(apology)
 
 
 def _log_event(

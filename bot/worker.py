@@ -53,10 +53,14 @@ class EventWorkerPool:
         self._threads.clear()
 
     def _loop(self) -> None:
+        last_sweep = 0.0
         while not self._stop.is_set():
             try:
                 worked = self.processor.run_once()
-                if not worked:
+                # The outbox sweep (retries, rows a crash left behind) runs on a timer, not on
+                # every wake-up, so a burst of webhooks is not slowed by it.
+                if not worked and time.monotonic() - last_sweep >= self.poll_interval:
+                    last_sweep = time.monotonic()
                     worked = self.deliverer.deliver_due() > 0
                 self._maybe_release_stale()
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away

@@ -23,10 +23,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from models.base import Base
-from models.db import is_postgres
+from models.db import is_postgres, read_only
 
 
 class EventStatus(enum.StrEnum):
@@ -230,6 +231,7 @@ def enqueue_messages(
     reply_token: str | None = None,
     reply_deadline: datetime | None = None,
     respects_quiet_hours: bool = False,
+    claim: bool = False,
 ) -> OutgoingMessage:
     """Queue messages for delivery, once per dedupe_key (a replay returns the first row)."""
     existing = session.scalar(
@@ -251,8 +253,18 @@ def enqueue_messages(
         reply_ambiguous=False,
         respects_quiet_hours=respects_quiet_hours,
     )
+    if claim:  # the caller sends it right after commit
+        mark_sending(row, now)
     session.add(row)
     session.flush()
+    return row
+
+
+def mark_sending(row: OutgoingMessage, now: datetime) -> OutgoingMessage:
+    """Claim a row for one send attempt (a claim older than CLAIM_LEASE is taken back)."""
+    row.status = OutboxStatus.SENDING.value
+    row.next_attempt_at = now
+    row.attempts += 1
     return row
 
 
@@ -260,32 +272,47 @@ def claim_due_outbox(
     session: Session, now: datetime, limit: int = 50, *, quiet: bool = False
 ) -> list[OutgoingMessage]:
     """Claim rows due for a (re)try; during quiet hours (`quiet`), not the quiet-hours ones."""
-    stale = now - CLAIM_LEASE
     stmt = (
         select(OutgoingMessage)
-        .where(
-            or_(
-                and_(
-                    OutgoingMessage.status == OutboxStatus.PENDING.value,
-                    OutgoingMessage.next_attempt_at <= now,
-                ),
-                and_(
-                    OutgoingMessage.status == OutboxStatus.SENDING.value,
-                    OutgoingMessage.next_attempt_at <= stale,
-                ),
-            )
-        )
+        .where(_due_outbox_condition(now, quiet))
         .order_by(OutgoingMessage.id)
         .limit(limit)
     )
-    if quiet:
-        stmt = stmt.where(OutgoingMessage.respects_quiet_hours.is_(False))
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(session.scalars(stmt))
-    for row in rows:
-        row.status = OutboxStatus.SENDING.value
-        row.next_attempt_at = now
-        row.attempts += 1
+    rows = [mark_sending(row, now) for row in session.scalars(stmt)]
     session.flush()
     return rows
+
+
+def _due_outbox_condition(now: datetime, quiet: bool) -> Any:
+    condition = or_(
+        and_(
+            OutgoingMessage.status == OutboxStatus.PENDING.value,
+            OutgoingMessage.next_attempt_at <= now,
+        ),
+        and_(
+            OutgoingMessage.status == OutboxStatus.SENDING.value,
+            OutgoingMessage.next_attempt_at <= now - CLAIM_LEASE,
+        ),
+    )
+    if quiet:
+        condition = and_(condition, OutgoingMessage.respects_quiet_hours.is_(False))
+    return condition
+
+
+def has_due_outbox(engine: Engine, now: datetime, *, quiet: bool = False) -> bool:
+    """A lock-free look (no write lock on SQLite) before claiming anything."""
+    stmt = select(OutgoingMessage.id).where(_due_outbox_condition(now, quiet)).limit(1)
+    with read_only(engine) as conn:
+        return conn.execute(stmt).first() is not None
+
+
+def has_due_events(engine: Engine, now: datetime) -> bool:
+    stmt = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.status == EventStatus.PENDING.value, WebhookEvent.available_at <= now)
+        .limit(1)
+    )
+    with read_only(engine) as conn:
+        return conn.execute(stmt).first() is not None
