@@ -49,7 +49,7 @@ def account_link_url(settings: Settings) -> str:
 
 
 def secret_key(settings: Settings) -> bytes:
-    explicit = settings.extra.get("BENESAPO_SECRET_KEY")
+    explicit = settings.secret_key or settings.extra.get("BENESAPO_SECRET_KEY")
     if explicit:
         return explicit.encode()
     return hmac.new(

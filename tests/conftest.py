@@ -110,7 +110,7 @@ def bot_server(engine, emulator_server, app_clock):
         line_api_base_url=emulator_server.url,
         line_data_api_base_url=emulator_server.url,
         webhook_workers=2,
-        line_timeout_seconds=1.0,
+        line_timeout_seconds=3.0,
         allow_future_dates=True,
     )
     runtime = build_runtime(settings, engine=engine, clock=app_clock)

@@ -122,8 +122,8 @@ def test_rejected_reply_token_falls_back_to_push(chat, emulator, session_factory
 
 
 def test_reply_timeout_after_line_took_it_is_not_sent_twice(chat, emulator):
-    # LINE handles the reply but answers after our 1 s timeout; the retry finds the token used.
-    emulator.inject_fault("/v2/bot/message/reply", None, delay=1.5, count=1)
+    # LINE handles the reply but answers after our 3 s timeout; the retry finds the token used.
+    emulator.inject_fault("/v2/bot/message/reply", None, delay=3.5, count=1)
     chat.say("使い方")
     wait_until(lambda: len(emulator.inbox(chat.user_id)) >= 1)
     assert len(emulator.inbox(chat.user_id)) == 1
