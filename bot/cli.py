@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "bot.commands.chat",
     "bot.commands.company",
     "bot.commands.faq",
+    "bot.commands.inquiries",
 ]
 
 

@@ -1,0 +1,102 @@
+"""Inquiry and operator commands: `benesapo inquiries list`, `benesapo operator create`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Any
+
+import click
+
+from models.db import transaction
+from models.inquiries import InquiryStatus, answer_items, search, to_dict
+from models.operators import MIN_PASSWORD_LENGTH, OperatorError, create_operator
+
+STATUS_CHOICES = ["open", *(s.value for s in InquiryStatus)]
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name (containers): still record the channel
+        return "cli"
+
+
+@click.group()
+def inquiries() -> None:
+    """Inquiries (tickets) filed by chat."""
+
+
+@inquiries.command("list")
+@click.option("--status", type=click.Choice(STATUS_CHOICES), help="only this status ('open')")
+@click.option("--type", "kind", help="only this type (add_seats, retire, credentials, …)")
+@click.option("--company", help="only this company code (or part of its name)")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+@click.option("--limit", default=1000, show_default=True, help="at most this many tickets")
+@click.pass_obj
+def inquiries_list(
+    lazy: Any, status: str | None, kind: str | None, company: str | None, as_json: bool, limit: int
+) -> None:
+    """Each ticket with its number, type, status, company, requester and form answers."""
+    runtime = lazy.get()
+    with transaction(runtime.session_factory) as session:
+        try:
+            page = search(session, status=status, type=kind, company=company, per_page=limit)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--type") from exc
+        rows = [to_dict(i) for i in page.items]
+        lines = [
+            (
+                f"{i.number}  {i.type.value:<12} {i.status.value:<11} "
+                f"{(i.company.code if i.company else i.company_code) or '-':<8}  "
+                f"{i.requester_label}\n"
+                + "".join(f"    {label}: {value}\n" for label, value in answer_items(i.answers))
+            )
+            for i in page.items
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no inquiries")
+        return
+    for line in lines:
+        click.echo(line, nl=False)
+
+
+@click.group()
+def operator() -> None:
+    """Back-office console operators."""
+
+
+@operator.command("create")
+@click.argument("email")
+@click.option("--generate", is_flag=True, help="generate a random password (printed once)")
+@click.pass_obj
+def operator_create(lazy: Any, email: str, generate: bool) -> None:
+    """Create an operator for /admin; prompts for the password unless --generate."""
+    password: str | None = None
+    if not generate:
+        password = click.prompt(
+            f"password (at least {MIN_PASSWORD_LENGTH} characters; empty to generate one)",
+            default="",
+            hide_input=True,
+            confirmation_prompt=True,
+            show_default=False,
+        )
+        password = password or None
+    runtime = lazy.get()
+    try:
+        with transaction(runtime.session_factory) as session:
+            created, plain = create_operator(
+                session, runtime.clock, email, password, actor=_actor()
+            )
+            address = created.email
+    except OperatorError as exc:
+        raise click.ClickException(f"{exc.message} [{exc.code}]") from exc
+    click.echo(f"operator created: {address}")
+    if password is None:
+        click.echo(f"password (shown once): {plain}")
+
+
+COMMANDS = [inquiries, operator]
