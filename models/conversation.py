@@ -40,7 +40,10 @@ class ConversationStore:
         return self.session.get(Conversation, self.line_user_id)
 
     def start(
-        self, name: str, step: str, data: dict[str, Any] | None = None,
+        self,
+        name: str,
+        step: str,
+        data: dict[str, Any] | None = None,
         timeout: timedelta = DEFAULT_TIMEOUT,
     ) -> Conversation:
         now = self.clock.now()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:21:06.794011
+Create Date: 2026-11-22 04:41:27.391851
 
 """
 from typing import Sequence, Union
@@ -33,6 +33,19 @@ def upgrade() -> None:
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash')),
     sa.UniqueConstraint('name', name=op.f('uq_api_keys_name'))
     )
+    op.create_table('audit_log',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('target', sa.String(length=100), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
+        batch_op.create_index('ix_audit_log_target_at', ['target', 'at'], unique=False)
+
     op.create_table('companies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=8), nullable=False),
@@ -41,6 +54,7 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('active', 'suspended', 'terminated', name='company_status', native_enum=False, length=20), nullable=False),
     sa.Column('contact_email', sa.String(length=254), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_companies')),
     sa.UniqueConstraint('code', name=op.f('uq_companies_code'))
     )
@@ -53,6 +67,17 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('line_user_id', name=op.f('pk_conversations'))
     )
+    op.create_table('faq_feedback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.String(length=64), nullable=False),
+    sa.Column('line_user_id', sa.String(length=64), nullable=False),
+    sa.Column('helpful', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_faq_feedback'))
+    )
+    with op.batch_alter_table('faq_feedback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_faq_feedback_entry_id'), ['entry_id'], unique=False)
+
     op.create_table('job_leases',
     sa.Column('job_id', sa.String(length=64), nullable=False),
     sa.Column('holder', sa.String(length=128), nullable=False),
@@ -67,6 +92,71 @@ def upgrade() -> None:
     sa.Column('noticed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('chat_id', name=op.f('pk_line_chats'))
     )
+    op.create_table('link_requests',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('line_user_id', sa.String(length=64), nullable=False),
+    sa.Column('company_code', sa.String(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_link_requests'))
+    )
+    with op.batch_alter_table('link_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_requests_line_user_id'), ['line_user_id'], unique=False)
+
+    op.create_table('login_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_key', sa.String(length=64), nullable=False),
+    sa.Column('line_user_id', sa.String(length=64), nullable=True),
+    sa.Column('outcome', sa.Enum('failure', 'success', 'locked', 'reset', name='login_outcome', native_enum=False, length=20), nullable=False),
+    sa.Column('counts', sa.Boolean(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempts_line_user_at', ['line_user_id', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempts_member_key_at', ['member_key', 'at'], unique=False)
+
+    op.create_table('operator_login_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('remote_addr', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operator_login_attempts'))
+    )
+    with op.batch_alter_table('operator_login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_operator_login_attempts_email_at', ['email', 'at'], unique=False)
+
+    op.create_table('operators',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operators')),
+    sa.UniqueConstraint('email', name=op.f('uq_operators_email'))
+    )
+    op.create_table('outgoing_mail',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=120), nullable=False),
+    sa.Column('to', sa.JSON(), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_mail')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_outgoing_mail_dedupe_key'))
+    )
+    with op.batch_alter_table('outgoing_mail', schema=None) as batch_op:
+        batch_op.create_index('ix_outgoing_mail_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('outgoing_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('dedupe_key', sa.String(length=120), nullable=False),
@@ -79,6 +169,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reply_ambiguous', sa.Boolean(), nullable=False),
+    sa.Column('respects_quiet_hours', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_via', sa.String(length=10), nullable=True),
@@ -125,12 +216,38 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_members_company_id_companies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('member_id', name=op.f('uq_members_member_id'))
     )
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_members_company_id'), ['company_id'], unique=False)
+
+    op.create_table('inquiries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('type', sa.Enum('add_seats', 'retire', 'credentials', 'stop_service', 'points', 'other', name='inquiry_type', native_enum=False, length=20), nullable=False),
+    sa.Column('status', sa.Enum('new', 'in_progress', 'waiting', 'done', 'rejected', name='inquiry_status', native_enum=False, length=20), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=True),
+    sa.Column('company_code', sa.String(length=16), nullable=True),
+    sa.Column('requester_kind', sa.Enum('hr_contact', 'employee', 'unlinked', name='requester_kind', native_enum=False, length=20), nullable=False),
+    sa.Column('requester_member_pk', sa.Integer(), nullable=True),
+    sa.Column('line_user_id', sa.String(length=64), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assignee_id'], ['operators.id'], name=op.f('fk_inquiries_assignee_id_operators')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_inquiries_company_id_companies')),
+    sa.ForeignKeyConstraint(['requester_member_pk'], ['members.id'], name=op.f('fk_inquiries_requester_member_pk_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inquiries'))
+    )
+    with op.batch_alter_table('inquiries', schema=None) as batch_op:
+        batch_op.create_index('ix_inquiries_company_created', ['company_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inquiries_line_user_id'), ['line_user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inquiries_requester_member_pk'), ['requester_member_pk'], unique=False)
+        batch_op.create_index('ix_inquiries_status_created', ['status', 'created_at'], unique=False)
 
     op.create_table('line_users',
     sa.Column('line_user_id', sa.String(length=64), nullable=False),
@@ -147,6 +264,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('line_users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_line_users_member_pk'), ['member_pk'], unique=True)
+
+    op.create_table('link_nonces',
+    sa.Column('nonce_hash', sa.String(length=64), nullable=False),
+    sa.Column('member_pk', sa.Integer(), nullable=False),
+    sa.Column('line_user_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['member_pk'], ['members.id'], name=op.f('fk_link_nonces_member_pk_members')),
+    sa.PrimaryKeyConstraint('nonce_hash', name=op.f('pk_link_nonces'))
+    )
+    with op.batch_alter_table('link_nonces', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_nonces_member_pk'), ['member_pk'], unique=False)
 
     op.create_table('point_accounts',
     sa.Column('member_pk', sa.Integer(), nullable=False),
@@ -240,6 +370,38 @@ def upgrade() -> None:
     with op.batch_alter_table('point_purchases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_point_purchases_member_pk'), ['member_pk'], unique=False)
 
+    op.create_table('reminder_sends',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_pk', sa.Integer(), nullable=False),
+    sa.Column('line_user_id', sa.String(length=64), nullable=False),
+    sa.Column('expiry_date', sa.Date(), nullable=False),
+    sa.Column('stage', sa.SmallInteger(), nullable=False),
+    sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.Column('outbox_key', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_pk'], ['members.id'], name=op.f('fk_reminder_sends_member_pk_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_sends')),
+    sa.UniqueConstraint('member_pk', 'expiry_date', 'stage', name='uq_reminder_sends_once')
+    )
+    with op.batch_alter_table('reminder_sends', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_sends_outbox_key'), ['outbox_key'], unique=False)
+
+    op.create_table('inquiry_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('inquiry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('from_status', sa.String(length=20), nullable=True),
+    sa.Column('to_status', sa.String(length=20), nullable=True),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['inquiry_id'], ['inquiries.id'], name=op.f('fk_inquiry_events_inquiry_id_inquiries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inquiry_events'))
+    )
+    with op.batch_alter_table('inquiry_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inquiry_events_inquiry_id'), ['inquiry_id'], unique=False)
+
     op.create_table('point_allocations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -321,6 +483,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_point_allocations_exchange_id'))
 
     op.drop_table('point_allocations')
+    with op.batch_alter_table('inquiry_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inquiry_events_inquiry_id'))
+
+    op.drop_table('inquiry_events')
+    with op.batch_alter_table('reminder_sends', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_sends_outbox_key'))
+
+    op.drop_table('reminder_sends')
     with op.batch_alter_table('point_purchases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_point_purchases_member_pk'))
 
@@ -341,10 +511,21 @@ def downgrade() -> None:
 
     op.drop_table('point_exchanges')
     op.drop_table('point_accounts')
+    with op.batch_alter_table('link_nonces', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_nonces_member_pk'))
+
+    op.drop_table('link_nonces')
     with op.batch_alter_table('line_users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_line_users_member_pk'))
 
     op.drop_table('line_users')
+    with op.batch_alter_table('inquiries', schema=None) as batch_op:
+        batch_op.drop_index('ix_inquiries_status_created')
+        batch_op.drop_index(batch_op.f('ix_inquiries_requester_member_pk'))
+        batch_op.drop_index(batch_op.f('ix_inquiries_line_user_id'))
+        batch_op.drop_index('ix_inquiries_company_created')
+
+    op.drop_table('inquiries')
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_members_company_id'))
 
@@ -358,9 +539,36 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outgoing_messages_due')
 
     op.drop_table('outgoing_messages')
+    with op.batch_alter_table('outgoing_mail', schema=None) as batch_op:
+        batch_op.drop_index('ix_outgoing_mail_due')
+
+    op.drop_table('outgoing_mail')
+    op.drop_table('operators')
+    with op.batch_alter_table('operator_login_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_operator_login_attempts_email_at')
+
+    op.drop_table('operator_login_attempts')
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_attempts_member_key_at')
+        batch_op.drop_index('ix_login_attempts_line_user_at')
+
+    op.drop_table('login_attempts')
+    with op.batch_alter_table('link_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_requests_line_user_id'))
+
+    op.drop_table('link_requests')
     op.drop_table('line_chats')
     op.drop_table('job_leases')
+    with op.batch_alter_table('faq_feedback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_faq_feedback_entry_id'))
+
+    op.drop_table('faq_feedback')
     op.drop_table('conversations')
     op.drop_table('companies')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_target_at')
+        batch_op.drop_index(batch_op.f('ix_audit_log_action'))
+
+    op.drop_table('audit_log')
     op.drop_table('api_keys')
     # ### end Alembic commands ###
