@@ -13,6 +13,7 @@ HANDLER_MODULES = [
     "handlers.linking",
     "handlers.inquiry",
     "handlers.faq",
+    "handlers.balance",
 ]
 
 
