@@ -20,11 +20,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
 from models.db import is_postgres, read_only
@@ -52,6 +53,13 @@ class WebhookEvent(Base):
     __tablename__ = "webhook_events"
     __table_args__ = (
         Index("ix_webhook_events_claim", "status", "available_at"),
+        Index(
+            "ix_webhook_events_pending_order",
+            "occurred_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index("ix_webhook_events_user_order", "user_key", "occurred_at"),
     )
 
@@ -159,37 +167,58 @@ def record_events(session: Session, events: Sequence[dict[str, Any]], now: datet
 # -- claiming ----------------------------------------------------------------------------
 
 
-def claim_next_events(session: Session, now: datetime, limit: int = 1) -> list[WebhookEvent]:
+def _has_earlier_open(session: Session, event: WebhookEvent) -> bool:
+    """An earlier event of the same user (or group) is still open: this one must wait."""
+    earlier = session.scalar(
+        select(WebhookEvent.id)
+        .where(
+            WebhookEvent.user_key == event.user_key,
+            WebhookEvent.status.in_(OPEN_STATUSES),
+            or_(
+                WebhookEvent.occurred_at < event.occurred_at,
+                and_(WebhookEvent.occurred_at == event.occurred_at, WebhookEvent.id < event.id),
+            ),
+        )
+        .limit(1)
+    )
+    return earlier is not None
+
+
+def claim_next_events(
+    session: Session, now: datetime, limit: int = 1, scan: int = 20
+) -> list[WebhookEvent]:
     """Claim due events, oldest first, never two open events of the same user at once.
 
-    An event waits while an earlier event of the same user (or group) is still open, so each
-    user's events are processed in timestamp order. On PostgreSQL, rows are claimed with
-    FOR UPDATE SKIP LOCKED so several workers share the queue; SQLite serialises writers.
+    Scans the oldest `scan` due events (an index walk) and takes those that head their user's
+    queue (one indexed look each), so each user's events are processed in timestamp order.
+    On PostgreSQL only the chosen rows are locked, with SKIP LOCKED, so several workers share
+    the queue; SQLite serialises writers.
     """
-    e = aliased(WebhookEvent)
-    p = aliased(WebhookEvent)
-    earlier_open = (
-        select(p.id)
-        .where(
-            p.user_key == e.user_key,
-            p.status.in_(OPEN_STATUSES),
-            or_(p.occurred_at < e.occurred_at, and_(p.occurred_at == e.occurred_at, p.id < e.id)),
+    candidates = session.scalars(
+        select(WebhookEvent.id)
+        .where(WebhookEvent.status == EventStatus.PENDING.value, WebhookEvent.available_at <= now)
+        .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
+        .limit(scan)
+    ).all()
+    claimed: list[WebhookEvent] = []
+    users: set[str] = set()
+    postgres = is_postgres(session)
+    for event_id in candidates:
+        stmt = select(WebhookEvent).where(
+            WebhookEvent.id == event_id, WebhookEvent.status == EventStatus.PENDING.value
         )
-        .exists()
-    )
-    stmt = (
-        select(e)
-        .where(e.status == EventStatus.PENDING.value, e.available_at <= now, ~earlier_open)
-        .order_by(e.occurred_at, e.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=e)
-    claimed = list(session.scalars(stmt))
-    for event in claimed:
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        event = session.scalar(stmt)
+        if event is None or event.user_key in users or _has_earlier_open(session, event):
+            continue
+        users.add(event.user_key)
         event.status = EventStatus.PROCESSING.value
         event.claimed_at = now
         event.attempts += 1
+        claimed.append(event)
+        if len(claimed) >= limit:
+            break
     session.flush()
     return claimed
 
