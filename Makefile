@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean browser fonts
 
 install: $(STAMP)
 
@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/benesapo dev
 
-test: install
+# The console's browser test drives Debian's chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest -m "not postgres_only"
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$TEST_DATABASE_URL =="; \

@@ -32,7 +32,23 @@ def _seed_demo(runtime) -> dict[str, str] | None:  # type: ignore[no-untyped-def
         return seed_demo(session, runtime.clock)
 
 
+DEMO_OPERATOR = "admin@example.com"
+DEMO_OPERATOR_PASSWORD = "demo-admin-password"
+
+
+def _demo_operator(runtime) -> None:  # type: ignore[no-untyped-def]
+    """A back-office login for the console at /admin (idempotent)."""
+    from models.operators import create_operator, find_operator
+
+    with runtime.session_factory() as session, session.begin():
+        if find_operator(session, DEMO_OPERATOR) is None:
+            create_operator(
+                session, runtime.clock, DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD, actor="make run"
+            )
+
+
 def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001) -> None:
+    os.environ.setdefault("MAIL_BACKEND", "console")  # back-office mail printed, not sent
     os.environ.setdefault("LINE_CHANNEL_SECRET", DEV_SECRET)
     os.environ.setdefault("LINE_CHANNEL_ACCESS_TOKEN", DEV_TOKEN)
     base = load_settings(require_secrets=False)
@@ -47,6 +63,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
     click.echo(f"database: {settings.database_url}")
     upgrade_database(runtime.engine)
     demo = _seed_demo(runtime)
+    _demo_operator(runtime)
 
     emulator = EmulatorServer(
         settings.channel_secret,
@@ -72,6 +89,12 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
     if demo:
         click.echo(f"  demo company code:  {demo['company_code']}")
         click.echo(f"  demo member:        {demo['member_id']} / {demo['password']}")
+        if demo.get("hr_member_id"):
+            click.echo(f"  demo HR contact:    {demo['hr_member_id']} / {demo['hr_password']}")
+    click.echo(
+        f"  back-office console: http://{host}:{port}/admin/  "
+        f"({DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})"
+    )
     click.echo("  Ctrl-C stops everything.")
     click.echo("")
 

@@ -22,6 +22,7 @@ from bot.line_client import LineClient
 from bot.reminders import ReminderRun
 from bot.runtime import Runtime
 from models.leases import acquire_lease, release_lease
+from models.mail import send_due_mail
 from models.points import PointsLedger
 from models.timeutil import JST
 
@@ -88,6 +89,13 @@ def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
             "outbox_retries",
             IntervalTrigger(minutes=1, timezone=JST),
             lambda: retry_outbox(deliverer),
+            timedelta(minutes=5),
+            60,
+        ),
+        Job(
+            "mail_outbox",
+            IntervalTrigger(minutes=1, timezone=JST),
+            lambda: send_due_mail(runtime),
             timedelta(minutes=5),
             60,
         ),

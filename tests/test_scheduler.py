@@ -37,6 +37,7 @@ def test_standard_jobs_are_installed_once_with_fixed_ids(engine, session_factory
         "confirm_pending_points",
         "expire_point_lots",
         "outbox_retries",
+        "mail_outbox",
         "expiry_reminders",
     }
     reminders = installed["expiry_reminders"]
