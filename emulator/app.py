@@ -19,12 +19,13 @@ from emulator.common import AUTH_FAILED, EXTENSION_KEY, fault_message, line_erro
 from emulator.control import control_api
 from emulator.messaging import messaging_api
 from emulator.pages import pages
+from emulator.richmenu import richmenu_api, richmenu_control
 from emulator.state import EmulatorState, RecordedCall
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 # Blueprints serving LINE's own endpoints (authenticated, faultable, recorded).
-API_BLUEPRINTS: list[Blueprint] = [messaging_api]
+API_BLUEPRINTS: list[Blueprint] = [messaging_api, richmenu_api]
 RECORDED_HEADERS = ("X-Line-Retry-Key", "Content-Type")
 
 
@@ -80,5 +81,6 @@ def create_emulator_app(state: EmulatorState) -> Flask:
     for blueprint in API_BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(control_api)
+    app.register_blueprint(richmenu_control)
     app.register_blueprint(pages)
     return app
