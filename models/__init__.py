@@ -18,6 +18,7 @@ from models import (
     operators,
     points_tables,
     reminders,
+    richmenu,
 )
 from models.base import Base
 

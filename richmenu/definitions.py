@@ -149,7 +149,9 @@ def parse(data: dict[str, Any]) -> Definitions:
                     buttons=buttons,
                 )
             )
-        menus.append(MenuDef(str(key), audience, str(_require(raw, "chat_bar", where)), tuple(pages)))
+        menus.append(
+            MenuDef(str(key), audience, str(_require(raw, "chat_bar", where)), tuple(pages))
+        )
     definitions = Definitions(tuple(menus))
     check(definitions)
     return definitions

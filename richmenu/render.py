@@ -155,8 +155,15 @@ def _draw_tabs(draw: ImageDraw.ImageDraw, menu: MenuDef, page: PageDef) -> None:
         label = target.tab or ""
         size = _fit(label, 96, bounds.width - 4 * MARGIN)
         center = (bounds.x + bounds.width // 2, bounds.y + bounds.height // 2)
-        draw.text(center, label, font=font(size), fill=color, anchor="mm", stroke_width=1,
-                  stroke_fill=color)
+        draw.text(
+            center,
+            label,
+            font=font(size),
+            fill=color,
+            anchor="mm",
+            stroke_width=1,
+            stroke_fill=color,
+        )
 
 
 def render_page(menu: MenuDef, page: PageDef, *, labels: bool = True) -> Image.Image:

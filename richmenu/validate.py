@@ -61,9 +61,7 @@ def image_problems(
     elif content_type is not None and content_type != IMAGE_TYPES[kind]:
         found.append(f"image is {kind} but sent as {content_type}")
     if dimensions != tuple(size):
-        found.append(
-            f"image is {dimensions[0]}x{dimensions[1]}; the menu is {size[0]}x{size[1]}"
-        )
+        found.append(f"image is {dimensions[0]}x{dimensions[1]}; the menu is {size[0]}x{size[1]}")
     return found
 
 
@@ -136,8 +134,9 @@ def problems(
     if image is not None:
         size = body.get("size") or {}
         found.extend(
-            image_problems(image, (int(size.get("width", 0)), int(size.get("height", 0))),
-                           content_type)
+            image_problems(
+                image, (int(size.get("width", 0)), int(size.get("height", 0))), content_type
+            )
         )
     return found
 
