@@ -209,7 +209,7 @@ def encode(image: Image.Image) -> tuple[bytes, str]:
     image.save(buffer, format="PNG", compress_level=6)
     if buffer.tell() <= MAX_IMAGE_BYTES:
         return buffer.getvalue(), "image/png"
-    for quality in (92, 85, 75, 65):
+    for quality in (92, 85, 75, 65, 50):
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True)
         if buffer.tell() <= MAX_IMAGE_BYTES:

@@ -20,19 +20,23 @@ def richmenu() -> None:
 )
 def preview(directory: str, path: str | None) -> None:
     """Write each menu page's image (and LINE's checks of it) into DIRECTORY."""
+    from pathlib import Path
+
     from richmenu import validate
     from richmenu.definitions import load
     from richmenu.deploy import plan_pages
 
-    definitions = load(path)
     try:
-        plan_pages(definitions)
+        planned = plan_pages(load(path))
     except validate.RichMenuInvalid as exc:
         raise click.ClickException("; ".join(exc.problems)) from exc
-    from richmenu.render import write_previews
-
-    for written in write_previews(definitions, directory):
-        click.echo(f"{written}  {written.stat().st_size:,} bytes")
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for item in planned:
+        extension = "png" if item.content_type == "image/png" else "jpg"
+        written = target / f"{item.page.key}.{extension}"
+        written.write_bytes(item.image)
+        click.echo(f"{written}  {len(item.image):,} bytes  {item.name}")
 
 
 @richmenu.command("deploy")
