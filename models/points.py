@@ -1099,9 +1099,12 @@ class PointsLedger:
         Runs in its own savepoint before each operation, so a refused operation still leaves
         the member settled (the caller may commit after a `PointsError`)."""
         confirmed = self._confirm_sql(op.at, member_pk=op.member.id)
-        self._expire_sql(op.at, member_pk=op.member.id)
+        expired = self._expire_sql(op.at, member_pk=op.member.id)
         if confirmed:
             self._auto_apply_confirmed(op, confirmed)
+            self._bump_watermarks(confirmed, PointLot.available_at)
+        if expired:
+            self._bump_watermarks(expired, PointLot.expires_at)
 
     def confirm_due(self, now: datetime | None = None) -> int:
         """Job: pending lots whose period has ended become available (Art. 2.3)."""

@@ -611,3 +611,15 @@ def test_art2_3_pending_period_crossing_leap_day(db, clock, setup):
     receipt = pl.earn(member, 10, "use-1", key=key())
     assert receipt.details["available_on"] == "2028-02-29"
     assert receipt.details["expires_on"] == "2031-02-28"
+
+
+def test_settled_entries_count_as_latest_even_when_the_operation_is_refused(db, clock, setup):
+    member, pl = setup
+    pl.earn(member, 100, "use-1", key=key())  # available 2026-02-14 03:00Z
+    clock.set(datetime(2026, 3, 1, tzinfo=UTC))
+    with pytest.raises(PointsError):
+        pl.redeem(member, "p1", 1000, 500, key=key())  # refused, but the earning is confirmed
+    assert kinds(db, member) == ["earn", "confirm"]
+    with pytest.raises(PointsError) as err:
+        pl.grant(member, 1, "g1", "x", key=key(), occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
+    assert err.value.code == "stale_occurred_at"
