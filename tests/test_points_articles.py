@@ -623,3 +623,40 @@ def test_settled_entries_count_as_latest_even_when_the_operation_is_refused(db, 
     with pytest.raises(PointsError) as err:
         pl.grant(member, 1, "g1", "x", key=key(), occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
     assert err.value.code == "stale_occurred_at"
+
+
+def test_policy_reads_settings_with_defaults():
+    from bot.config import Settings
+
+    settings = Settings(
+        channel_secret="s",
+        channel_access_token="t",
+        allow_future_dates=True,
+        extra={"BENESAPO_POINTS_PENDING_DAYS": "14", "BENESAPO_POINTS_YEN_PER_POINT": ""},
+    )
+    policy = PointsPolicy.from_settings(settings)
+    assert (policy.pending_days, policy.auto_apply_days, policy.yen_per_point) == (14, 30, 1)
+    assert policy.allow_future_dates
+
+
+def test_history_is_newest_first_and_pages(db, clock, setup):
+    member, pl = setup
+    for i in range(5):
+        pl.grant(member, i + 1, f"g{i}", "x", key=key())
+    first = pl.history(member, limit=3)
+    assert [h.points for h in first] == [5, 4, 3]
+    rest = pl.history(member, limit=3, before_id=first[-1].id)
+    assert [h.points for h in rest] == [2, 1]
+
+
+def test_art6_4_with_a_rate_above_one_yen_whole_points_come_back(db, clock):
+    clock.set(T0)
+    member = make_member(db)
+    pl = ledger(db, clock, yen_per_point=10)
+    pl.grant(member, 100, "g1", "x", key=key())
+    pl.redeem(member, "p1", 1000, 100, key=key())  # 1,000 yen all in points
+    receipt = pl.reprice("p1", 985, key=key())  # 15 yen less: 2 points back, 5 yen to pay
+    assert receipt.points == 2
+    purchase = db.scalar(select(Purchase))
+    assert (purchase.points_used, purchase.other_yen) == (98, 5)
+    check_invariants(db, member, pl)
