@@ -286,7 +286,7 @@ def current_menu(user_id: str) -> dict[str, Any]:
 
 @richmenu_control.get("/users/<user_id>/richmenu")
 def control_user_menu(user_id: str) -> ResponseReturnValue:
-    if get_state().get_user(user_id) is None:
+    if get_state().get_user(user_id) is None and not USER_ID_RE.match(user_id):
         return jsonify({"error": f"unknown user {user_id}"}), 404
     return jsonify(current_menu(user_id))
 
