@@ -520,3 +520,96 @@ window.emulatorChat = { state, runAction, sendText, sendPostback, poll, actionEl
 loadUsers(new URLSearchParams(window.location.search).get("user"))
   .catch((err) => setStatus("エミュレーターに接続できません: " + err.message));
 setInterval(poll, 1000);
+
+/* ---- rich menu ------------------------------------------------------------------------ */
+/* The user's current rich menu (their linked menu, else the default) under the chat: the
+ * image with its tappable areas scaled to it, and the chat bar that opens and closes it.
+ * Tapping an area does what LINE does (the emulator's /richmenu/tap runs message, postback
+ * and richmenuswitch actions; uri actions open in the browser). */
+
+const richArea = $("richmenu-area");
+const rich = { userId: null, menuId: null, open: true, loading: false };
+
+function richAreaLabel(action) {
+  return action.label || action.displayText || action.text || action.data || action.uri || "";
+}
+
+function renderRichMenu(data) {
+  richArea.replaceChildren();
+  if (!data.menu) {
+    richArea.dataset.richmenu = "none";
+    richArea.appendChild(el("div", "richmenu-placeholder", "リッチメニューは設定されていません"));
+    return;
+  }
+  const menu = data.menu;
+  richArea.dataset.richmenu = data.richMenuId;
+  const wrap = el("div", "richmenu");
+  const panel = el("div", "richmenu-panel");
+  panel.hidden = !rich.open;
+  panel.style.aspectRatio = menu.size.width + " / " + menu.size.height;
+  const image = el("img", "richmenu-image");
+  image.src = data.imageUrl;
+  image.alt = menu.name || "rich menu";
+  panel.appendChild(image);
+  (menu.areas || []).forEach((area, index) => {
+    const b = area.bounds;
+    const hit = el("button", "richmenu-hit");
+    hit.type = "button";
+    hit.style.left = (100 * b.x / menu.size.width) + "%";
+    hit.style.top = (100 * b.y / menu.size.height) + "%";
+    hit.style.width = (100 * b.width / menu.size.width) + "%";
+    hit.style.height = (100 * b.height / menu.size.height) + "%";
+    hit.title = area.action.type + ": " + richAreaLabel(area.action);
+    hit.setAttribute("aria-label", richAreaLabel(area.action));
+    hit.dataset.area = String(index);
+    hit.addEventListener("click", () => tapRichMenu(index, area.action));
+    panel.appendChild(hit);
+  });
+  const bar = el("button", "richmenu-bar", (menu.chatBarText || "メニュー") +
+    (rich.open ? " ▼" : " ▲"));
+  bar.type = "button";
+  bar.addEventListener("click", () => {
+    rich.open = !rich.open;
+    panel.hidden = !rich.open;
+    bar.textContent = (menu.chatBarText || "メニュー") + (rich.open ? " ▼" : " ▲");
+  });
+  wrap.appendChild(bar);
+  wrap.appendChild(panel);
+  richArea.appendChild(wrap);
+}
+
+async function loadRichMenu(force) {
+  if (!state.userId || rich.loading) return;
+  rich.loading = true;
+  const userId = state.userId;
+  try {
+    const data = await api("GET", "/_emulator/users/" + userId + "/richmenu");
+    if (userId !== state.userId) return;
+    if (force || userId !== rich.userId || data.richMenuId !== rich.menuId) {
+      rich.userId = userId;
+      rich.menuId = data.richMenuId;
+      renderRichMenu(data);
+    }
+  } catch (err) {
+    setStatus("リッチメニューを取得できません: " + err.message);
+  } finally {
+    rich.loading = false;
+  }
+}
+
+async function tapRichMenu(index, action) {
+  if (action.type === "uri") { await runAction(action); return; }
+  try {
+    const result = await api("POST", "/_emulator/users/" + state.userId + "/richmenu/tap",
+      { area: index });
+    reportDelivery(result);
+    await poll();
+    await loadRichMenu();
+  } catch (err) {
+    notice("送信に失敗しました: " + err.message, true);
+  }
+}
+
+window.emulatorChat.loadRichMenu = loadRichMenu;
+loadRichMenu();
+setInterval(loadRichMenu, 1000);
