@@ -94,8 +94,8 @@ class Deliverer:
         for item in items:
             self.send(item)
 
-    def send(self, item: Outgoing) -> None:
-        """One attempt for a claimed row (status `sending`), then record the outcome."""
+    def send(self, item: Outgoing) -> str:
+        """One attempt for a claimed row (status `sending`); records and returns the outcome."""
         now = self.runtime.clock.now()
         token_good = (
             item.reply_token is not None
@@ -127,7 +127,7 @@ class Deliverer:
             error = exc
         except ValueError as exc:  # a message LINE would refuse: a bug, never retried
             error = LineApiError("validate", None, str(exc), retryable=False)
-        self._record(item, result, error, ambiguous)
+        return self._record(item, result, error, ambiguous)
 
     def _record(
         self,
@@ -135,7 +135,7 @@ class Deliverer:
         result: SendResult | None,
         error: LineApiError | None,
         reply_ambiguous: bool,
-    ) -> None:
+    ) -> str:
         now = self.runtime.clock.now()
         with transaction(self.runtime.session_factory) as session:
             row = session.get(OutgoingMessage, item.id)
@@ -147,7 +147,7 @@ class Deliverer:
                 row.sent_via = result.via
                 row.request_id = result.request_id
                 row.last_error = None
-                return
+                return row.status
             assert error is not None
             row.last_error = str(error)[:2000]
             if error.retryable and item.attempts < MAX_DELIVERY_ATTEMPTS:
@@ -167,3 +167,4 @@ class Deliverer:
                     }
                 )
             )
+        return row.status

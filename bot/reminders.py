@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from bot.delivery import Deliverer
+from bot.delivery import Deliverer, Outgoing
 from bot.line_client import LineApiError, LineClient
 from bot.runtime import Runtime
 from handlers.reminders import expiry_reminder
 from models.db import is_postgres, transaction
-from models.events import OutboxStatus, OutgoingMessage, enqueue_messages
+from models.events import OutboxStatus, enqueue_messages
 from models.reminders import (
     DueReminder,
     ReminderPolicy,
@@ -50,6 +50,17 @@ class ReminderReport:
         return asdict(self)
 
 
+def _settle(
+    futures: set[Future[str]],
+    progress: Callable[[ReminderReport], None] | None,
+    report: ReminderReport,
+) -> None:
+    for future in futures:
+        future.result()  # a send that raised (a crash) stops the run here
+        if progress:
+            progress(report)
+
+
 def _groups(chunks: Iterator[list[DueReminder]], size: int) -> Iterator[list[DueReminder]]:
     """Runs of members with the same points (the same message), at most `size` each."""
     group: list[DueReminder] = []
@@ -73,6 +84,7 @@ class ReminderRun:
         ticker: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ticker = ticker  # seconds elapsed during a run move business time on
+        self._tally = threading.Lock()
         self.runtime = runtime
         self.line = line
         self.deliverer = deliverer
@@ -128,44 +140,55 @@ class ReminderRun:
             return report
         self.deliverer.deliver_due()  # what a crashed run queued goes out first, once
         budget = self._budget_left(started_at)
-        for group in _groups(self._stream(started_at, window), self.policy.batch_size):
-            report.due += len(group)
-            if report.stopped:
-                report.not_sent += len(group)
-                continue
-            current = now()
-            if self.policy.is_quiet(current):
-                report.stopped = "quiet_hours"
-                report.not_sent += len(group)
-                continue
-            if budget is not None and len(group) > budget:
-                report.stopped = "budget"
-                report.not_sent += len(group) - budget
-                group = group[:budget]
-                if not group:
+        workers = max(1, self.policy.send_workers)
+        inflight: set[Future[str]] = set()
+        with ThreadPoolExecutor(workers, thread_name_prefix="reminders") as pool:
+            for group in _groups(self._stream(started_at, window), self.policy.batch_size):
+                report.due += len(group)
+                if report.stopped:
+                    report.not_sent += len(group)
                     continue
-            sent = self._send_group(group, window, current, report)
-            if budget is not None:
-                budget -= sent
-            if progress:
-                progress(report)
+                current = now()
+                if self.policy.is_quiet(current):
+                    report.stopped = "quiet_hours"
+                    report.not_sent += len(group)
+                    continue
+                if budget is not None and len(group) > budget:
+                    report.stopped = "budget"
+                    report.not_sent += len(group) - budget
+                    group = group[:budget]
+                    if not group:
+                        continue
+                item = self._claim(group, window, current, report)
+                if item is None:
+                    continue
+                if budget is not None:
+                    budget -= len(item.to)
+                # Claiming stays on this thread; sends run concurrently (the LINE client's rate
+                # limit is the only brake), at most 2 × workers in flight.
+                inflight.add(pool.submit(self._deliver, item, report))
+                if len(inflight) >= 2 * workers:
+                    done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                    _settle(done, progress, report)
+            _settle(inflight, progress, report)
         logger.info(json.dumps({"event": "reminders_run", **report.to_json()}))
         return report
 
-    def _send_group(
+    def _claim(
         self,
         group: list[DueReminder],
         window: ReminderWindow,
         now: datetime,
         report: ReminderReport,
-    ) -> int:
+    ) -> Outgoing | None:
+        """Claim the members' slots and queue their message, claimed for sending, at once."""
         key = f"reminder:{window.expiry_date}:{window.stage}:{group[0].member_pk}:{group[0].points}"
         with transaction(self.runtime.session_factory) as session:
             claimed = set(record_sends(session, group, window, key, now))
             recipients = [r.line_user_id for r in group if r.member_pk in claimed]
             report.skipped += len(group) - len(recipients)
             if not recipients:
-                return 0
+                return None
             message = expiry_reminder(group[0].points, window.expiry_date, window.stage or 1)
             row = enqueue_messages(
                 session,
@@ -174,25 +197,26 @@ class ReminderRun:
                 messages=[message],
                 now=self.runtime.clock.now(),  # delivery runs on the process's clock
                 respects_quiet_hours=True,
+                claim=True,
             )
-            row_id = row.id
-        self.deliverer.deliver_now([row_id])
-        with self.runtime.session_factory() as session:
-            status = session.scalar(
-                select(OutgoingMessage.status).where(OutgoingMessage.id == row_id)
-            )
-        report.api_calls += 1
-        report.messages += len(recipients)
-        report.by_stage[window.stage or 1] = report.by_stage.get(window.stage or 1, 0) + len(
-            recipients
-        )
-        if status == OutboxStatus.SENT:
-            report.sent += len(recipients)
-        elif status == OutboxStatus.FAILED:
-            report.failed += len(recipients)
-        else:
-            report.deferred += len(recipients)
-        return len(recipients)
+            item = Outgoing.of(row)
+        stage = window.stage or 1
+        with self._tally:
+            report.api_calls += 1
+            report.messages += len(recipients)
+            report.by_stage[stage] = report.by_stage.get(stage, 0) + len(recipients)
+        return item
+
+    def _deliver(self, item: Outgoing, report: ReminderReport) -> str:
+        status = self.deliverer.send(item)
+        with self._tally:
+            if status == OutboxStatus.SENT:
+                report.sent += len(item.to)
+            elif status == OutboxStatus.FAILED:
+                report.failed += len(item.to)
+            else:
+                report.deferred += len(item.to)
+        return status
 
     def _dry_run(
         self, report: ReminderReport, now: datetime, window: ReminderWindow

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -44,6 +45,7 @@ class ReminderPolicy:
     quiet_end_hour: int = 9  # …until here
     monthly_budget: int | None = None  # messages a month we allow ourselves (None: LINE's quota)
     batch_size: int = 500  # recipients per multicast (LINE's maximum)
+    send_workers: int = 8  # sends in flight at once (the LINE client's rate limit still rules)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReminderPolicy:
@@ -60,6 +62,7 @@ class ReminderPolicy:
             quiet_start_hour=number("QUIET_HOURS_START", 21) or 21,
             quiet_end_hour=number("QUIET_HOURS_END", 9) or 9,
             monthly_budget=number("REMINDER_MONTHLY_BUDGET", None),
+            send_workers=number("REMINDER_SEND_WORKERS", 8) or 8,
         )
 
     def is_quiet(self, moment: datetime) -> bool:
@@ -176,7 +179,6 @@ def record_sends(
     """
     if not reminders:
         return []
-    dialect = postgresql if is_postgres(session) else sqlite
     rows = [
         {
             "member_pk": r.member_pk,
@@ -189,13 +191,22 @@ def record_sends(
         }
         for r in reminders
     ]
-    stmt = (
-        dialect.insert(ReminderSend)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["member_pk", "expiry_date", "stage"])
-        .returning(ReminderSend.member_pk)
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_claim_statement(is_postgres(session)), rows))
+
+
+_CLAIM_STATEMENTS: dict[bool, Any] = {}
+
+
+def _claim_statement(postgres: bool) -> Any:
+    """Built once per dialect and executed with many rows (compiled once, not per group)."""
+    if postgres not in _CLAIM_STATEMENTS:
+        dialect = postgresql if postgres else sqlite
+        _CLAIM_STATEMENTS[postgres] = (
+            dialect.insert(ReminderSend)
+            .on_conflict_do_nothing(index_elements=["member_pk", "expiry_date", "stage"])
+            .returning(ReminderSend.member_pk)
+        )
+    return _CLAIM_STATEMENTS[postgres]
 
 
 def sent_this_month(session: Session, now: datetime) -> int:
