@@ -244,21 +244,28 @@ def main() -> None:
     parser.add_argument("--redemptions", type=int, default=3000)
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--parts", default="reads,redemptions,expiry", help="comma-separated subset to run"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     engine = make_engine(args.database_url, pool_size=args.threads + 2)
     factory = make_session_factory(engine)
     print(f"database: {engine.url.render_as_string(hide_password=True)}")
     reset_schema(engine)
-    print("1. balance + history")
-    bench_reads(factory, args.repeat)
-    print("2. redemptions")
-    if is_postgres(engine):
-        bench_redemptions(factory, args.members, args.redemptions, 1)
-        bench_redemptions(factory, args.members, args.redemptions, args.threads)
-    else:
-        print("  (skipped: PostgreSQL only)")
-    print("3. expiry job")
-    bench_expiry(engine, factory, args.lots)
+    if "reads" in parts:
+        print("1. balance + history")
+        bench_reads(factory, args.repeat)
+    if "redemptions" in parts:
+        print("2. redemptions")
+        if is_postgres(engine):
+            bench_redemptions(factory, args.members, args.redemptions, 1)
+            bench_redemptions(factory, args.members, args.redemptions, args.threads)
+        else:
+            print("  (skipped: PostgreSQL only)")
+    if "expiry" in parts:
+        print("3. expiry job")
+        bench_expiry(engine, factory, args.lots)
 
 
 if __name__ == "__main__":

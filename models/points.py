@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, insert, literal, or_, select, update
+from sqlalchemy import case, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -1209,6 +1209,8 @@ class PointsLedger:
     def _expire_sql(self, now: datetime, member_pk: int | None = None) -> str | None:
         self.session.flush()
         run = uuid.uuid4().hex
+        if self._postgres:
+            return self._expire_sql_postgres(now, run, member_pk)
         conditions = [PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now]
         if member_pk is not None:
             conditions.append(PointLot.member_pk == member_pk)
@@ -1257,6 +1259,41 @@ class PointsLedger:
         )
         self.session.expire_all()
         return run
+
+    _EXPIRE_POSTGRES = """
+        WITH expired AS (
+            SELECT id, member_pk, remaining, confirmed_at, source_ref, expires_at
+            FROM point_lots
+            WHERE status = 'active' AND expires_at <= :now {member_filter}
+            FOR UPDATE
+        ), closed AS (
+            UPDATE point_lots SET remaining = 0, status = 'expired', job_run = :run
+            FROM expired WHERE point_lots.id = expired.id
+            RETURNING point_lots.id
+        ), recorded AS (
+            INSERT INTO point_entries (member_pk, kind, points, available, debt_yen, lapsed,
+                                       lot_id, source_ref, occurred_at, created_at)
+            SELECT member_pk, 'expire', -remaining,
+                   CASE WHEN confirmed_at IS NULL THEN 0 ELSE -remaining END, 0, 0,
+                   id, source_ref, expires_at, :created
+            FROM expired WHERE remaining > 0
+            RETURNING 1
+        )
+        SELECT count(*) FROM closed
+    """
+
+    def _expire_sql_postgres(self, now: datetime, run: str, member_pk: int | None) -> str | None:
+        """One statement on PostgreSQL: the CTEs read the lots once (with their remaining
+        points before the update), empty them and write one expiry entry per lot."""
+        sql = self._EXPIRE_POSTGRES.format(
+            member_filter="AND member_pk = :member" if member_pk is not None else ""
+        )
+        params: dict[str, Any] = {"now": now, "run": run, "created": self.clock.now()}
+        if member_pk is not None:
+            params["member"] = member_pk
+        count = self.session.execute(text(sql), params).scalar_one()
+        self.session.expire_all()
+        return run if count else None
 
     def _bump_watermarks(self, run: str, column: Any) -> int:
         """Jobs' entries count as the member's latest entry (by the lot's own time)."""
