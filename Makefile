@@ -12,6 +12,11 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Rich menu images are drawn with a Japanese font.
+	@if [ ! -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] && ! fc-list :lang=ja 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq fonts-ipafont-gothic; \
+	  else echo "warning: no Japanese font; run: sudo apt-get install -y fonts-ipafont-gothic"; fi; \
+	fi
 	touch $(STAMP)
 
 run: install

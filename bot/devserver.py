@@ -47,6 +47,16 @@ def _demo_operator(runtime) -> None:  # type: ignore[no-untyped-def]
             )
 
 
+def _deploy_rich_menus(runtime, line) -> None:  # type: ignore[no-untyped-def]
+    """Put the rich menus on the emulator (idempotent), so the chat page shows them."""
+    from richmenu.deploy import deploy
+
+    try:
+        deploy(runtime, line)
+    except Exception as exc:  # noqa: BLE001 - the bot works without menus; say why
+        click.echo(f"rich menus not deployed: {exc}", err=True)
+
+
 def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001) -> None:
     os.environ.setdefault("MAIL_BACKEND", "console")  # back-office mail printed, not sent
     os.environ.setdefault("LINE_CHANNEL_SECRET", DEV_SECRET)
@@ -73,6 +83,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         port=emulator_port,
     ).start()
     app = create_app(runtime=runtime)
+    _deploy_rich_menus(runtime, get_services(app).line)
     server = make_server(host, port, app, threaded=True)
     server_thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
     server_thread.start()

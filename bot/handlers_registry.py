@@ -14,6 +14,7 @@ HANDLER_MODULES = [
     "handlers.inquiry",
     "handlers.faq",
     "handlers.balance",
+    "richmenu.handler",
 ]
 
 

@@ -25,6 +25,7 @@ from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail
 from models.points import PointsLedger
 from models.timeutil import JST
+from richmenu.switching import sync_rich_menus
 
 logger = logging.getLogger("benesapo.scheduler")
 
@@ -69,6 +70,12 @@ def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> 
     }
 
 
+def sync_menus(runtime: Runtime, line: LineClient) -> dict[str, int]:
+    """Rich menus of users whose link changed outside a worker (CLI, back office)."""
+    report = sync_rich_menus(runtime, line)
+    return {"users": report.total, "calls": report.calls}
+
+
 def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
     return [
         Job(
@@ -89,6 +96,13 @@ def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
             "outbox_retries",
             IntervalTrigger(minutes=1, timezone=JST),
             lambda: retry_outbox(deliverer),
+            timedelta(minutes=5),
+            60,
+        ),
+        Job(
+            "richmenu_sync",
+            IntervalTrigger(minutes=1, timezone=JST),
+            lambda: sync_menus(runtime, deliverer.line),
             timedelta(minutes=5),
             60,
         ),

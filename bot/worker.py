@@ -8,6 +8,7 @@ import time
 
 from bot.delivery import Deliverer
 from bot.processing import EventProcessor
+from richmenu.switching import sync_pending
 
 logger = logging.getLogger("benesapo.worker")
 
@@ -57,6 +58,8 @@ class EventWorkerPool:
         while not self._stop.is_set():
             try:
                 worked = self.processor.run_once()
+                if worked:  # a link change in that event: switch the user's rich menu now
+                    sync_pending(self.processor.runtime, self.deliverer.line)
                 # The outbox sweep (retries, rows a crash left behind) runs on a timer, not on
                 # every wake-up, so a burst of webhooks is not slowed by it.
                 if not worked and time.monotonic() - last_sweep >= self.poll_interval:

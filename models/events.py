@@ -155,13 +155,22 @@ def record_events(session: Session, events: Sequence[dict[str, Any]], now: datet
         )
     if not rows:
         return []
-    dialect = postgresql if is_postgres(session) else sqlite
-    stmt = (
-        dialect.insert(WebhookEvent)
-        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
-        .returning(WebhookEvent.webhook_event_id)
-    )
-    return list(session.scalars(stmt.values(rows)))
+    return list(session.scalars(_record_statement(is_postgres(session)), rows))
+
+
+_RECORD_STATEMENTS: dict[bool, Any] = {}
+
+
+def _record_statement(postgres: bool) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING, built once per dialect (compiled once)."""
+    if postgres not in _RECORD_STATEMENTS:
+        dialect = postgresql if postgres else sqlite
+        _RECORD_STATEMENTS[postgres] = (
+            dialect.insert(WebhookEvent)
+            .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+            .returning(WebhookEvent.webhook_event_id)
+        )
+    return _RECORD_STATEMENTS[postgres]
 
 
 # -- claiming ----------------------------------------------------------------------------

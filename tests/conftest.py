@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import models
+from bot.migrate import upgrade_database
 from models.db import is_postgres, make_engine, make_session_factory
 from models.timeutil import FixedClock
 
@@ -29,7 +30,7 @@ def engine(database_url: str) -> Iterator[Engine]:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    models.Base.metadata.create_all(engine)  # TODO(session 1): switch to Alembic upgrade
+    upgrade_database(engine)  # the schema comes from the migrations, as in production
     yield engine
     engine.dispose()
 

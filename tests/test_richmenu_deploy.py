@@ -22,6 +22,7 @@ from models.richmenu import RichMenuAssignment
 from richmenu import definitions as d
 from richmenu.deploy import deploy, plan_pages
 from richmenu.switching import sync_rich_menus
+from tests.e2e import wait_until
 from tests.test_linking_e2e import link_fully, link_tokens  # noqa: F401 - a fixture
 
 CHANGING_CALLS = ("POST", "DELETE")
@@ -210,24 +211,23 @@ def test_linking_and_unlinking_switch_the_menu(
     assert current(emulator, chat.user_id)["source"] == "default"
     assert current_key(emulator, chat.user_id) == "guest"
     link_fully(chat, company, company.members[0], services, bot_server, emulator)
-    assert sync(services).linked == {"member": 1}
+    # The worker that processed the accountLink event switched the menu at once.
+    wait_until(lambda: current_key(emulator, chat.user_id) == "member", what="member menu")
     shown = current(emulator, chat.user_id)
     assert shown["source"] == "linked" and shown["richMenuId"] == deployed.menu_ids["member"]
-    assert sync(services).linked == {}  # nothing left to do
+    wait_until(lambda: sync(services).linked == {}, what="nothing left to sync")
 
     chat.say("連携解除")
     chat.say("はい")
-    assert sync(services).linked == {"none": 1}
+    wait_until(lambda: current_key(emulator, chat.user_id) == "guest", what="guest menu")
     assert current(emulator, chat.user_id)["source"] == "default"
-    assert current_key(emulator, chat.user_id) == "guest"
 
 
 def test_hr_contact_gets_the_hr_menu_and_suspension_switches_back(
     chat, company, services, bot_server, emulator, deployed, db, app_clock
 ):
     link_fully(chat, company, company.hr_contacts[0], services, bot_server, emulator)
-    sync(services)
-    assert current_key(emulator, chat.user_id) == "hr"
+    wait_until(lambda: current_key(emulator, chat.user_id) == "hr", what="HR menu")
     with db.begin():
         set_company_status(db, app_clock, company.company_code, CompanyStatus.SUSPENDED)
     sync(services)
@@ -242,12 +242,12 @@ def test_retirement_switches_back_to_the_guest_menu(
     chat, company, services, bot_server, emulator, deployed, session_factory, app_clock
 ):
     link_fully(chat, company, company.members[1], services, bot_server, emulator)
-    sync(services)
-    assert current_key(emulator, chat.user_id) == "member"
-    with transaction(session_factory) as session:
+    wait_until(lambda: current_key(emulator, chat.user_id) == "member", what="member menu")
+    with transaction(session_factory) as session:  # the back office retires the member
         retire_member(session, app_clock, company.members[1].member_id)
-    assert sync(services).linked == {"none": 1}
+    sync(services)  # what the scheduler's richmenu_sync job does every minute
     assert current(emulator, chat.user_id)["source"] == "default"
+    assert current_key(emulator, chat.user_id) == "guest"
 
 
 def test_tapping_the_menu_sends_its_action_to_the_bot(

@@ -38,6 +38,7 @@ def test_standard_jobs_are_installed_once_with_fixed_ids(engine, session_factory
         "expire_point_lots",
         "outbox_retries",
         "mail_outbox",
+        "richmenu_sync",
         "expiry_reminders",
     }
     reminders = installed["expiry_reminders"]

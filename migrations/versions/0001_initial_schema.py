@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:41:27.391851
+Create Date: 2026-11-22 04:57:39.797342
 
 """
 from typing import Sequence, Union
@@ -181,6 +181,25 @@ def upgrade() -> None:
     with op.batch_alter_table('outgoing_messages', schema=None) as batch_op:
         batch_op.create_index('ix_outgoing_messages_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('richmenu_assignments',
+    sa.Column('line_user_id', sa.String(length=64), nullable=False),
+    sa.Column('audience', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('synced_version', sa.Integer(), nullable=False),
+    sa.Column('linked_menu_id', sa.String(length=64), nullable=True),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('line_user_id', name=op.f('pk_richmenu_assignments'))
+    )
+    with op.batch_alter_table('richmenu_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_richmenu_assignments_audience'), ['audience'], unique=False)
+
+    op.create_table('richmenu_deployments',
+    sa.Column('audience', sa.String(length=16), nullable=False),
+    sa.Column('rich_menu_id', sa.String(length=64), nullable=False),
+    sa.Column('deployed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('audience', name=op.f('pk_richmenu_deployments'))
+    )
     op.create_table('webhook_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('webhook_event_id', sa.String(length=64), nullable=False),
@@ -204,6 +223,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('webhook_events', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_events_claim', ['status', 'available_at'], unique=False)
+        batch_op.create_index('ix_webhook_events_pending_order', ['occurred_at', 'id'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.create_index('ix_webhook_events_user_order', ['user_key', 'occurred_at'], unique=False)
 
     op.create_table('members',
@@ -532,9 +552,15 @@ def downgrade() -> None:
     op.drop_table('members')
     with op.batch_alter_table('webhook_events', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_events_user_order')
+        batch_op.drop_index('ix_webhook_events_pending_order', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_webhook_events_claim')
 
     op.drop_table('webhook_events')
+    op.drop_table('richmenu_deployments')
+    with op.batch_alter_table('richmenu_assignments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_richmenu_assignments_audience'))
+
+    op.drop_table('richmenu_assignments')
     with op.batch_alter_table('outgoing_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_outgoing_messages_due')
 
