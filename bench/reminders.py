@@ -680,7 +680,6 @@ def preclaim_shared(engine: Engine, policy: ReminderPolicy) -> int:
         literal(window.expiry_date),
         literal(window.stage),
         counted.c.points,
-        literal("bench:preclaimed"),
         literal(AS_OF),
     ).where(counted.c.n > 1)
     table = ReminderSend.__table__
@@ -691,7 +690,6 @@ def preclaim_shared(engine: Engine, policy: ReminderPolicy) -> int:
             "expiry_date",
             "stage",
             "points",
-            "outbox_key",
             "created_at",
         ],
         rows,

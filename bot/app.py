@@ -20,7 +20,7 @@ from bot.worker import EventWorkerPool
 MAX_BODY_BYTES = 1024 * 1024
 
 # Blueprints other than the core ones, by module (each exposes `bp`).
-BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin"]
+BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin", "bot.partner_api"]
 
 
 class Services:

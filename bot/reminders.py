@@ -182,13 +182,15 @@ class ReminderRun:
         report: ReminderReport,
     ) -> Outgoing | None:
         """Claim the members' slots and queue their message, claimed for sending, at once."""
-        key = f"reminder:{window.expiry_date}:{window.stage}:{group[0].member_pk}:{group[0].points}"
         with transaction(self.runtime.session_factory) as session:
-            claimed = set(record_sends(session, group, window, key, now))
+            claimed = set(record_sends(session, group, window, now))
             recipients = [r.line_user_id for r in group if r.member_pk in claimed]
             report.skipped += len(group) - len(recipients)
             if not recipients:
                 return None
+            # Keyed by a member this call claimed: unique even if a concurrent run claimed
+            # part of the same group.
+            key = f"reminder:{window.expiry_date}:{window.stage}:{min(claimed)}"
             message = expiry_reminder(group[0].points, window.expiry_date, window.stage or 1)
             row = enqueue_messages(
                 session,

@@ -24,9 +24,10 @@ def run_migrations_online() -> None:
     if engine is None:
         from bot.config import load_settings
 
-        url = config.get_main_option("sqlalchemy.url") or load_settings(
-            require_secrets=False
-        ).database_url
+        url = (
+            config.get_main_option("sqlalchemy.url")
+            or load_settings(require_secrets=False).database_url
+        )
         engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(

@@ -109,7 +109,6 @@ class ReminderSend(Base):
     expiry_date: Mapped[date] = mapped_column(Date)
     stage: Mapped[int] = mapped_column(SmallInteger)
     points: Mapped[int] = mapped_column(BigInteger)
-    outbox_key: Mapped[str] = mapped_column(String(120), index=True)
     created_at: Mapped[datetime]
 
 
@@ -170,7 +169,6 @@ def record_sends(
     session: Session,
     reminders: Sequence[DueReminder],
     window: ReminderWindow,
-    outbox_key: str,
     now: datetime,
 ) -> list[int]:
     """Claim the (member, expiry, stage) slots; returns the member_pks this call claimed.
@@ -186,7 +184,6 @@ def record_sends(
             "expiry_date": window.expiry_date,
             "stage": window.stage,
             "points": r.points,
-            "outbox_key": outbox_key,
             "created_at": now,
         }
         for r in reminders

@@ -245,3 +245,18 @@ def test_members_turn_reminders_off_and_on_in_chat(db, emulator, run, chat):
     assert "停止中" in texts_of(chat.say("通知設定"))
     assert "受け取る設定" in texts_of(chat.tap("action=reminders&on=1"))
     assert run().run(JUNE_10).sent == 1
+
+
+def test_a_group_partly_claimed_by_a_concurrent_run_still_reaches_the_rest(db, emulator, run):
+    from bot.reminders import ReminderReport
+    from models.reminders import DueReminder
+
+    first_person, second_person = make_members(db, emulator, [100, 100])
+    a, b = (DueReminder(p["member"].id, p["user"], 100) for p in (first_person, second_person))
+    window = ReminderWindow.on(JUNE_10, ReminderPolicy())
+    job, report = run(), ReminderReport(as_of="")
+    other_run = job._claim([a], window, JUNE_10, report)  # another run got A first
+    ours = job._claim([a, b], window, JUNE_10, report)
+    assert other_run is not None and ours is not None
+    assert ours.to == (b.line_user_id,) and ours.id != other_run.id
+    assert report.skipped == 1

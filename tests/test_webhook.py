@@ -133,3 +133,11 @@ def test_metrics_are_prometheus_text(client):
     body = client.get("/metrics").get_data(as_text=True)
     assert "benesapo_webhook_events_received_total" in body
     assert "benesapo_webhook_backlog 1.0" in body
+
+
+def test_the_app_serves_every_surface(client):
+    """The factory wires the partner API, the login page and the console, not only /callback."""
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert client.get("/api/v1/members/NOPE/balance").status_code == 401
+    assert client.get("/link?linkToken=x").status_code in {200, 400}
+    assert client.get("/admin/login").status_code == 200

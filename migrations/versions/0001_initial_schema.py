@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:57:39.797342
+Create Date: 2026-11-22 05:10:55.024904
 
 """
 from typing import Sequence, Union
@@ -397,15 +397,11 @@ def upgrade() -> None:
     sa.Column('expiry_date', sa.Date(), nullable=False),
     sa.Column('stage', sa.SmallInteger(), nullable=False),
     sa.Column('points', sa.BigInteger(), nullable=False),
-    sa.Column('outbox_key', sa.String(length=120), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_pk'], ['members.id'], name=op.f('fk_reminder_sends_member_pk_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_sends')),
     sa.UniqueConstraint('member_pk', 'expiry_date', 'stage', name='uq_reminder_sends_once')
     )
-    with op.batch_alter_table('reminder_sends', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reminder_sends_outbox_key'), ['outbox_key'], unique=False)
-
     op.create_table('inquiry_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('inquiry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -507,9 +503,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inquiry_events_inquiry_id'))
 
     op.drop_table('inquiry_events')
-    with op.batch_alter_table('reminder_sends', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_reminder_sends_outbox_key'))
-
     op.drop_table('reminder_sends')
     with op.batch_alter_table('point_purchases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_point_purchases_member_pk'))
