@@ -7,6 +7,7 @@ from datetime import date
 from bot.dispatch import Context, Input, Router
 from bot.messages import Message, flex, message_action, postback_action, text
 from handlers import reminders_texts as t
+from handlers.member_status import require_active_member
 from models.reminders import STAGE_LAST_CALL
 from models.timeutil import format_jst_date
 
@@ -93,15 +94,17 @@ def _settings_choices() -> list[dict]:
 
 
 def show_settings(ctx: Context, user_input: Input) -> list[Message]:
-    if ctx.member is None:
-        return [text(t.NOT_LINKED, quick=[message_action("アカウント連携", "連携")])]
+    refused = require_active_member(ctx)
+    if refused is not None:
+        return refused
     body = t.SETTINGS_OFF if ctx.line_user.reminders_opt_out else t.SETTINGS_ON
     return [text(body, quick=_settings_choices())]
 
 
 def change_settings(ctx: Context, user_input: Input) -> list[Message]:
-    if ctx.member is None:
-        return [text(t.NOT_LINKED, quick=[message_action("アカウント連携", "連携")])]
+    refused = require_active_member(ctx)
+    if refused is not None:
+        return refused
     turn_on = user_input.params.get("on") == "1"
     ctx.line_user.reminders_opt_out = not turn_on
     return [text(t.TURNED_ON if turn_on else t.TURNED_OFF)]

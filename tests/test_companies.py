@@ -294,7 +294,7 @@ def test_failed_account_link_links_nothing_and_burns_the_nonce(db, clock):
     assert db.get(LineUser, user).member_pk is None
 
 
-def test_second_line_user_on_a_linked_member_is_refused_and_logged(db, clock):
+def test_art1_3_second_line_user_on_a_linked_member_is_refused_and_logged(db, clock):
     issued = create_company(db, clock, name="J社", seats=2, contact_email="j@example.jp")
     first = line_user(db, clock).line_user_id
     second = line_user(db, clock, "U" + "d" * 32).line_user_id

@@ -224,7 +224,7 @@ def test_employee_gets_employee_types_and_cannot_file_company_requests(employee,
         assert open_form(dbview, employee.user_id) is None
 
 
-def test_employee_points_question_cites_article_3(employee, dbview, acme):
+def test_art3_1_employee_points_question_cites_article_3(employee, dbview, acme):
     turn = employee.tap("action=inquiry&type=points")
     assert "第3条" in turn.body
     employee.say("2026年3月ごろ")

@@ -204,7 +204,7 @@ def test_retired_member_cannot_link(chat, company, services, bot_server, db, app
     assert response.status_code == 403 and "現在ご利用いただけません" in response.text
 
 
-def test_second_line_user_on_the_same_member_is_refused_and_logged(
+def test_art1_3_second_line_user_on_the_same_member_is_refused_and_logged(
     chat, new_chat, company, services, bot_server, emulator, dbview
 ):
     credential = company.members[0]

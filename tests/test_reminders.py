@@ -260,3 +260,14 @@ def test_a_group_partly_claimed_by_a_concurrent_run_still_reaches_the_rest(db, e
     assert other_run is not None and ours is not None
     assert ours.to == (b.line_user_id,) and ours.id != other_run.id
     assert report.skipped == 1
+
+
+def test_settings_need_an_active_membership(db, emulator, chat):
+    assert "連携" in texts_of(chat.say("通知設定"))  # not linked: how to link
+    person = make_members(db, emulator, [100])[0]
+    db.get(Company, person["member"].company_id).status = CompanyStatus.SUSPENDED
+    db.commit()
+    chat.user_id = person["user"]
+    answer = texts_of(chat.say("通知設定"))
+    assert "受け取る" not in answer and answer  # a polite refusal, not the settings
+    assert db.get(LineUser, person["user"]).reminders_opt_out is False
