@@ -28,7 +28,6 @@ from models.events import (
     claim_next_events,
     enqueue_messages,
     has_due_events,
-    release_stale_claims,
 )
 
 logger = logging.getLogger("benesapo.events")
@@ -89,10 +88,6 @@ class EventProcessor:
         while count < max_events and self.run_once():
             count += 1
         return count
-
-    def release_stale(self) -> int:
-        with transaction(self.runtime.session_factory) as session:
-            return release_stale_claims(session, self.runtime.clock.now())
 
     def _queue(
         self, session: Session, event: WebhookEvent, messages: list[Message], dedupe_key: str

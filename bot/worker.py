@@ -12,8 +12,6 @@ from richmenu.switching import sync_pending
 
 logger = logging.getLogger("benesapo.worker")
 
-STALE_CHECK_SECONDS = 60.0
-
 
 class EventWorkerPool:
     def __init__(
@@ -31,7 +29,6 @@ class EventWorkerPool:
         self._pending_signals = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_stale_check = 0.0
 
     def start(self) -> None:
         for index in range(self.size):
@@ -65,7 +62,6 @@ class EventWorkerPool:
                 if not worked and time.monotonic() - last_sweep >= self.poll_interval:
                     last_sweep = time.monotonic()
                     worked = self.deliverer.deliver_due() > 0
-                self._maybe_release_stale()
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away
                 logger.exception("worker loop error")
                 worked = False
@@ -75,9 +71,3 @@ class EventWorkerPool:
                 if self._pending_signals == 0 and not self._stop.is_set():
                     self._wake.wait(self.poll_interval)
                 self._pending_signals = max(0, self._pending_signals - 1)
-
-    def _maybe_release_stale(self) -> None:
-        now = time.monotonic()
-        if now - self._last_stale_check >= STALE_CHECK_SECONDS:
-            self._last_stale_check = now
-            self.processor.release_stale()

@@ -21,7 +21,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -230,19 +229,6 @@ def claim_next_events(
             break
     session.flush()
     return claimed
-
-
-def release_stale_claims(session: Session, now: datetime) -> int:
-    """Events claimed by a worker that died are handed back to the queue."""
-    result = session.execute(
-        update(WebhookEvent)
-        .where(
-            WebhookEvent.status == EventStatus.PROCESSING.value,
-            WebhookEvent.claimed_at < now - CLAIM_LEASE,
-        )
-        .values(status=EventStatus.PENDING.value, available_at=now)
-    )
-    return result.rowcount or 0
 
 
 def backlog_size(session: Session) -> int:
