@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.app import get_runtime
 from models.apikey import authenticate
-from models.points import PointsError, PointsLedger, PointsPolicy, Receipt, run_in_transaction
+from models.points import PointsError, PointsLedger, Receipt, run_in_transaction
 from models.timeutil import parse_iso
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,9 @@ def _idempotency_key() -> str:
 
 def _run(fn: Callable[[PointsLedger], Any]) -> Any:
     runtime = get_runtime(current_app)
-    policy = PointsPolicy.from_settings(runtime.settings)
 
     def work(session: Session) -> Any:
-        return fn(PointsLedger(session, runtime.clock, policy))
+        return fn(PointsLedger.configured(session, runtime.clock, runtime.settings))
 
     return run_in_transaction(runtime.session_factory, work)
 

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -23,7 +23,7 @@ from bot.reminders import ReminderRun
 from bot.runtime import Runtime
 from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail
-from models.points import PointsLedger
+from models.points import PointsLedger, run_in_transaction
 from models.timeutil import JST
 from richmenu.switching import sync_rich_menus
 
@@ -39,14 +39,22 @@ class Job:
     misfire_grace_seconds: int
 
 
-def confirm_pending(runtime: Runtime) -> dict[str, int]:
-    with runtime.session_factory() as session, session.begin():
-        return {"confirmed": PointsLedger(session, runtime.clock).confirm_due()}
+def confirm_pending(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
+    """Pending earnings whose period has ended become available (Art. 2.3)."""
+    count = run_in_transaction(
+        runtime.session_factory,
+        lambda s: PointsLedger.configured(s, runtime.clock, runtime.settings).confirm_due(now),
+    )
+    return {"confirmed": count}
 
 
-def expire_lots(runtime: Runtime) -> dict[str, int]:
-    with runtime.session_factory() as session, session.begin():
-        return {"expired": PointsLedger(session, runtime.clock).expire_due()}
+def expire_lots(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
+    """Points past their expiry date expire (Art. 5.3)."""
+    count = run_in_transaction(
+        runtime.session_factory,
+        lambda s: PointsLedger.configured(s, runtime.clock, runtime.settings).expire_due(now),
+    )
+    return {"expired": count}
 
 
 def retry_outbox(deliverer: Deliverer, max_batches: int = 100) -> dict[str, int]:

@@ -8,7 +8,7 @@ from bot.dispatch import Context, Input, Router
 from bot.messages import Message, flex, message_action, postback_action, text
 from handlers import balance_texts as t
 from models.company import CompanyStatus, MemberStatus
-from models.points import Balance, HistoryItem, PointsLedger, PointsPolicy
+from models.points import Balance, HistoryItem, PointsLedger
 from models.timeutil import format_jst_date, jst_date
 
 HISTORY_LIMIT = 10
@@ -27,7 +27,7 @@ def _refusal(ctx: Context) -> list[Message] | None:
 
 
 def _ledger(ctx: Context) -> PointsLedger:
-    return PointsLedger(ctx.session, ctx.clock, PointsPolicy.from_settings(ctx.settings))
+    return PointsLedger.configured(ctx.session, ctx.clock, ctx.settings)
 
 
 def _points(value: int) -> str:

@@ -141,6 +141,11 @@ class PointsLedger:
         self.clock = clock
         self.policy = policy or PointsPolicy()
 
+    @classmethod
+    def configured(cls, session: Session, clock: Clock, settings: Any) -> PointsLedger:
+        """The ledger under the policy this deployment configured (BENESAPO_POINTS_*)."""
+        return cls(session, clock, PointsPolicy.from_settings(settings))
+
     # ------------------------------------------------------------------ lookups and locks
     def member(self, member: Member | str) -> Member:
         if isinstance(member, Member):

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from bot.runtime import Runtime
+from bot.scheduler import confirm_pending, expire_lots
 from models.apikey import create_api_key
-from models.points import PointsError, PointsLedger, PointsPolicy, run_in_transaction
+from models.points import PointsError, PointsLedger, run_in_transaction
 from models.timeutil import parse_iso
 
 IMPORT_COLUMNS = ("kind", "member_id", "points", "source_ref", "reason", "occurred_at")
@@ -27,7 +28,7 @@ def _now(runtime: Runtime, raw: str | None) -> datetime:
 
 
 def _ledger(runtime: Runtime, session) -> PointsLedger:  # type: ignore[no-untyped-def]
-    return PointsLedger(session, runtime.clock, PointsPolicy.from_settings(runtime.settings))
+    return PointsLedger.configured(session, runtime.clock, runtime.settings)
 
 
 @click.group()
@@ -42,9 +43,7 @@ def confirm(lazy, now_text: str | None) -> None:  # type: ignore[no-untyped-def]
     """Pending earnings whose period has ended become available (Art. 2.3)."""
     runtime = lazy.get()
     now = _now(runtime, now_text)
-    count = run_in_transaction(
-        runtime.session_factory, lambda s: _ledger(runtime, s).confirm_due(now)
-    )
+    count = confirm_pending(runtime, now)["confirmed"]  # the scheduler's job, by hand
     click.echo(f"confirmed {count} pending grant(s) as of {now.isoformat()}")
 
 
@@ -55,9 +54,7 @@ def expire(lazy, now_text: str | None) -> None:  # type: ignore[no-untyped-def]
     """Points past their expiry date expire (Art. 5.3)."""
     runtime = lazy.get()
     now = _now(runtime, now_text)
-    count = run_in_transaction(
-        runtime.session_factory, lambda s: _ledger(runtime, s).expire_due(now)
-    )
+    count = expire_lots(runtime, now)["expired"]  # the scheduler's job, by hand
     click.echo(f"expired {count} lot(s) as of {now.isoformat()}")
 
 
