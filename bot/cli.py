@@ -29,6 +29,13 @@ class LazyRuntime:
         self.require_secrets = require_secrets
         self._runtime: Runtime | None = None
 
+    @classmethod
+    def ready(cls, runtime: Runtime) -> LazyRuntime:
+        """Already built (tests, or a caller that has its runtime)."""
+        lazy = cls()
+        lazy._runtime = runtime
+        return lazy
+
     def get(self) -> Runtime:
         if self._runtime is None:
             settings = load_settings(require_secrets=self.require_secrets)

@@ -77,6 +77,17 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
+@pytest.fixture
+def cli_runtime(engine: Engine, db: Session, clock: FixedClock):
+    """What `benesapo` hands its commands (`obj`), on the test database and clock."""
+    from bot.cli import LazyRuntime
+    from bot.config import Settings
+    from bot.runtime import build_runtime
+
+    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
+    return LazyRuntime.ready(build_runtime(settings, engine=engine, clock=clock))
+
+
 # -- end to end: the bot on real HTTP, the LINE emulator on real HTTP ------------------------
 
 

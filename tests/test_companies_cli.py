@@ -8,8 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 from bot.commands.company import company, member
-from bot.config import Settings
-from bot.runtime import build_runtime
 from models import audit, passwords
 from models.companies import find_company, find_member
 from models.company import CompanyStatus, MemberKind, MemberStatus
@@ -24,18 +22,9 @@ def cheap_hashing():
     passwords.configure(**passwords.DEFAULT_PARAMETERS)
 
 
-class Lazy:
-    def __init__(self, runtime):
-        self.runtime = runtime
-
-    def get(self):
-        return self.runtime
-
-
 @pytest.fixture
-def run(engine, db, clock):
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
-    lazy = Lazy(build_runtime(settings, engine=engine, clock=clock))
+def run(cli_runtime):
+    lazy = cli_runtime
     runner = CliRunner()
 
     def invoke(group, *args: str):

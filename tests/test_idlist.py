@@ -11,8 +11,6 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from bot.commands.company import company
-from bot.config import Settings
-from bot.runtime import build_runtime
 from models import passwords
 from models.companies import Credential, IssuedIds
 from models.company import Company
@@ -49,16 +47,9 @@ def test_workbook_layout():
 
 
 @pytest.fixture
-def lazy(engine, db, clock):
+def lazy(cli_runtime):
     passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
-    runtime = build_runtime(settings, engine=engine, clock=clock)
-
-    class Lazy:
-        def get(self):
-            return runtime
-
-    yield Lazy()
+    yield cli_runtime
     passwords.configure(**passwords.DEFAULT_PARAMETERS)
 
 

@@ -9,8 +9,6 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import cli
-from bot.config import Settings
-from bot.runtime import build_runtime
 from models.company import Member
 from models.inquiries import (
     InquiryError,
@@ -34,18 +32,9 @@ def _cheap_hashing():
     default_hashing()
 
 
-class Lazy:
-    def __init__(self, runtime):
-        self.runtime = runtime
-
-    def get(self):
-        return self.runtime
-
-
 @pytest.fixture
-def run(engine, db, clock):
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
-    lazy = Lazy(build_runtime(settings, engine=engine, clock=clock))
+def run(cli_runtime):
+    lazy = cli_runtime
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None):

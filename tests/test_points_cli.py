@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from test_points_support import T0, make_member
 
+from bot.cli import LazyRuntime
 from bot.commands.points import apikey, points
 from bot.config import Settings
 from bot.runtime import build_runtime
@@ -14,14 +15,6 @@ from models.apikey import ApiKey, authenticate
 from models.points import PointsLedger
 from models.points_tables import PointLot
 from models.timeutil import FixedClock
-
-
-class _Lazy:
-    def __init__(self, runtime):
-        self.runtime = runtime
-
-    def get(self):
-        return self.runtime
 
 
 @pytest.fixture
@@ -33,7 +26,7 @@ def cli(db, engine):
     db.commit()
 
     def run(group, *args):
-        return CliRunner().invoke(group, list(args), obj=_Lazy(runtime))
+        return CliRunner().invoke(group, list(args), obj=LazyRuntime.ready(runtime))
 
     run.runtime = runtime
     return run
