@@ -1180,6 +1180,16 @@ class PointsLedger:
         ).rowcount
         if not updated:
             return None
+        self._entries_for_marked_lots(
+            run, "confirm", literal(0), PointLot.remaining, PointLot.available_at
+        )
+        self.session.expire_all()
+        return run
+
+    def _entries_for_marked_lots(
+        self, run: str, kind: str, points: Any, available: Any, occurred_at: Any, *where: Any
+    ) -> None:
+        """One entry per lot a set-based job marked with `run`: a single INSERT … SELECT."""
         self.session.execute(
             insert(PointEntry).from_select(
                 [
@@ -1196,20 +1206,18 @@ class PointsLedger:
                 ],
                 select(
                     PointLot.member_pk,
-                    literal("confirm"),
-                    literal(0),
-                    PointLot.remaining,
+                    literal(kind),
+                    points,
+                    available,
                     literal(0),
                     literal(0),
                     PointLot.id,
                     PointLot.source_ref,
-                    PointLot.available_at,
+                    occurred_at,
                     literal(self.clock.now(), PointEntry.created_at.type),
-                ).where(PointLot.job_run == run),
+                ).where(PointLot.job_run == run, *where),
             )
         )
-        self.session.expire_all()
-        return run
 
     def _expire_sql(self, now: datetime, member_pk: int | None = None) -> str | None:
         self.session.flush()
@@ -1228,33 +1236,13 @@ class PointsLedger:
         ).rowcount
         if not updated:
             return None
-        self.session.execute(
-            insert(PointEntry).from_select(
-                [
-                    "member_pk",
-                    "kind",
-                    "points",
-                    "available",
-                    "debt_yen",
-                    "lapsed",
-                    "lot_id",
-                    "source_ref",
-                    "occurred_at",
-                    "created_at",
-                ],
-                select(
-                    PointLot.member_pk,
-                    literal("expire"),
-                    -PointLot.remaining,
-                    case((PointLot.confirmed_at.is_(None), 0), else_=-PointLot.remaining),
-                    literal(0),
-                    literal(0),
-                    PointLot.id,
-                    PointLot.source_ref,
-                    PointLot.expires_at,
-                    literal(self.clock.now(), PointEntry.created_at.type),
-                ).where(PointLot.job_run == run, PointLot.remaining > 0),
-            )
+        self._entries_for_marked_lots(
+            run,
+            "expire",
+            -PointLot.remaining,
+            case((PointLot.confirmed_at.is_(None), 0), else_=-PointLot.remaining),
+            PointLot.expires_at,
+            PointLot.remaining > 0,
         )
         self.session.execute(
             update(PointLot)
