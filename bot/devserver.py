@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import threading
@@ -17,17 +16,14 @@ from bot.migrate import upgrade_database
 from bot.runtime import build_runtime
 from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
 from emulator.server import EmulatorServer
+from models.demo import seed_demo
 from models.timeutil import JST
 
 DEV_SECRET = "dev-channel-secret"
 DEV_TOKEN = "dev-channel-access-token"
 
 
-def _seed_demo(runtime) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
-    if importlib.util.find_spec("models.demo") is None:
-        return None
-    from models.demo import seed_demo
-
+def _seed_demo(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
     with runtime.session_factory() as session, session.begin():
         return seed_demo(session, runtime.clock)
 
@@ -97,11 +93,9 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
     click.echo(f"  bot webhook:        http://{host}:{port}/callback")
     click.echo(f"  LINE emulator chat: {emulator.url}/   <- open this in your browser")
     click.echo(f"  terminal chat:      .venv/bin/benesapo chat --emulator {emulator.url}")
-    if demo:
-        click.echo(f"  demo company code:  {demo['company_code']}")
-        click.echo(f"  demo member:        {demo['member_id']} / {demo['password']}")
-        if demo.get("hr_member_id"):
-            click.echo(f"  demo HR contact:    {demo['hr_member_id']} / {demo['hr_password']}")
+    click.echo(f"  demo company code:  {demo['company_code']}")
+    click.echo(f"  demo member:        {demo['member_id']} / {demo['password']}")
+    click.echo(f"  demo HR contact:    {demo['hr_member_id']} / {demo['hr_password']}")
     click.echo(
         f"  back-office console: http://{host}:{port}/admin/  "
         f"({DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})"

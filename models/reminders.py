@@ -70,10 +70,6 @@ class ReminderPolicy:
         return hour >= self.quiet_start_hour or hour < self.quiet_end_hour
 
 
-def is_quiet_hours(moment: datetime, policy: ReminderPolicy | None = None) -> bool:
-    return (policy or ReminderPolicy()).is_quiet(moment)
-
-
 @dataclass(frozen=True)
 class ReminderWindow:
     """On a given JST day: the expiry date in play and the stage due for it (None: none)."""
