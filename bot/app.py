@@ -33,7 +33,9 @@ class Services:
         # Handlers never call LINE, but linking needs a link token before it can answer.
         capabilities.set_link_token_issuer(self.line.issue_link_token)
         self.deliverer = Deliverer(runtime, self.line)
-        self.processor = EventProcessor(runtime, self.router, self.deliverer)
+        self.processor = EventProcessor(
+            runtime, self.router, self.deliverer, runtime.settings.event_batch_size
+        )
         self.pool: EventWorkerPool | None = None
         self._atexit_registered = False
 

@@ -34,6 +34,8 @@ class Settings:
     # Threads that process recorded webhook events inside the web process; 0 when a separate
     # `benesapo worker` process does it.
     webhook_workers: int = 4
+    # Events claimed and processed per transaction (one commit, one outcome write per batch).
+    event_batch_size: int = 10
     event_max_attempts: int = 5
     # Client-side limit on Messaging API calls (LINE allows 2,000 req/s for most endpoints).
     line_rate_limit_per_second: float = 1000.0
@@ -79,6 +81,7 @@ def load_settings(
         public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         allow_future_dates=_flag(env.get("ALLOW_FUTURE_DATES")),
         webhook_workers=int(env.get("WEBHOOK_WORKERS") or 4),
+        event_batch_size=int(env.get("EVENT_BATCH_SIZE") or 10),
         line_rate_limit_per_second=float(env.get("LINE_RATE_LIMIT_PER_SECOND") or 1000),
         line_account_link_url=env.get("LINE_ACCOUNT_LINK_URL", ""),
         secret_key=env.get("SECRET_KEY", ""),

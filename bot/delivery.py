@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import update
 
 from bot.line_client import InvalidReplyToken, LineApiError, LineClient, SendResult
 from bot.runtime import Runtime
@@ -19,7 +19,6 @@ from models.events import (
     OutgoingMessage,
     claim_due_outbox,
     has_due_outbox,
-    mark_sending,
 )
 from models.reminders import ReminderPolicy
 
@@ -59,6 +58,20 @@ class Outgoing:
             row.attempts,
         )
 
+    @classmethod
+    def from_values(cls, row_id: int, values: dict[str, Any]) -> Outgoing:
+        """From the values of a row queue_claimed just inserted."""
+        return cls(
+            row_id,
+            tuple(values["to"]),
+            tuple(values["messages"]),
+            values["retry_key"],
+            values["reply_token"],
+            values["reply_deadline"],
+            values["reply_ambiguous"],
+            values["attempts"],
+        )
+
 
 class Deliverer:
     def __init__(self, runtime: Runtime, line: LineClient) -> None:
@@ -74,28 +87,21 @@ class Deliverer:
             return 0  # a lock-free look first: idle workers take no write lock
         with transaction(self.runtime.session_factory) as session:
             items = [Outgoing.of(row) for row in claim_due_outbox(session, now, limit, quiet=quiet)]
-        for item in items:
-            self.send(item)
+        self.send_many(items)
         return len(items)
-
-    def deliver_now(self, row_ids: Sequence[int]) -> None:
-        """Send rows just written by the caller (the fast path)."""
-        now = self.runtime.clock.now()
-        with transaction(self.runtime.session_factory) as session:
-            rows = session.scalars(
-                select(OutgoingMessage)
-                .where(
-                    OutgoingMessage.id.in_(row_ids),
-                    OutgoingMessage.status == OutboxStatus.PENDING.value,
-                )
-                .with_for_update(skip_locked=True)
-            ).all()
-            items = [Outgoing.of(mark_sending(row, now)) for row in rows]
-        for item in items:
-            self.send(item)
 
     def send(self, item: Outgoing) -> str:
         """One attempt for a claimed row (status `sending`); records and returns the outcome."""
+        return self.send_many([item])[0]
+
+    def send_many(self, items: Sequence[Outgoing]) -> list[str]:
+        """One attempt each, in order; the outcomes are recorded in one transaction."""
+        if not items:
+            return []
+        outcomes = [self._attempt(item) for item in items]
+        return self._record(outcomes)
+
+    def _attempt(self, item: Outgoing) -> _Outcome:
         now = self.runtime.clock.now()
         token_good = (
             item.reply_token is not None
@@ -127,44 +133,55 @@ class Deliverer:
             error = exc
         except ValueError as exc:  # a message LINE would refuse: a bug, never retried
             error = LineApiError("validate", None, str(exc), retryable=False)
-        return self._record(item, result, error, ambiguous)
+        return _Outcome(item, result, error, ambiguous)
 
-    def _record(
-        self,
-        item: Outgoing,
-        result: SendResult | None,
-        error: LineApiError | None,
-        reply_ambiguous: bool,
-    ) -> str:
+    def _record(self, outcomes: Sequence[_Outcome]) -> list[str]:
+        """Write each attempt's outcome (ORM bulk UPDATE by primary key); returns the statuses."""
         now = self.runtime.clock.now()
-        with transaction(self.runtime.session_factory) as session:
-            row = session.get(OutgoingMessage, item.id)
-            assert row is not None
-            row.reply_ambiguous = reply_ambiguous
+        updates: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            item, result, error = outcome.item, outcome.result, outcome.error
+            values: dict[str, Any] = {"id": item.id, "reply_ambiguous": outcome.ambiguous}
             if result is not None:
-                row.status = OutboxStatus.SENT.value
-                row.sent_at = now
-                row.sent_via = result.via
-                row.request_id = result.request_id
-                row.last_error = None
-                return row.status
-            assert error is not None
-            row.last_error = str(error)[:2000]
-            if error.retryable and item.attempts < MAX_DELIVERY_ATTEMPTS:
-                row.status = OutboxStatus.PENDING.value
-                row.next_attempt_at = now + delivery_backoff(item.attempts)
-            else:
-                row.status = OutboxStatus.FAILED.value
-            logger.warning(
-                json.dumps(
-                    {
-                        "event": "delivery_failed",
-                        "outbox_id": item.id,
-                        "status": error.status,
-                        "request_id": error.request_id,
-                        "retryable": error.retryable,
-                        "final": row.status == OutboxStatus.FAILED.value,
-                    }
+                values.update(
+                    status=OutboxStatus.SENT.value,
+                    sent_at=now,
+                    sent_via=result.via,
+                    request_id=result.request_id,
+                    last_error=None,
                 )
-            )
-        return row.status
+            else:
+                assert error is not None
+                retry = error.retryable and item.attempts < MAX_DELIVERY_ATTEMPTS
+                values.update(
+                    status=(OutboxStatus.PENDING if retry else OutboxStatus.FAILED).value,
+                    last_error=str(error)[:2000],
+                    next_attempt_at=now + delivery_backoff(item.attempts) if retry else now,
+                )
+                logger.warning(
+                    json.dumps(
+                        {
+                            "event": "delivery_failed",
+                            "outbox_id": item.id,
+                            "status": error.status,
+                            "request_id": error.request_id,
+                            "retryable": error.retryable,
+                            "final": not retry,
+                        }
+                    )
+                )
+            updates.append(values)
+        with transaction(self.runtime.session_factory) as session:
+            # Rows with the same keys go in one executemany each.
+            for keys in {tuple(values) for values in updates}:
+                batch = [values for values in updates if tuple(values) == keys]
+                session.execute(update(OutgoingMessage), batch)
+        return [values["status"] for values in updates]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    item: Outgoing
+    result: SendResult | None
+    error: LineApiError | None
+    ambiguous: bool

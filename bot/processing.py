@@ -1,8 +1,10 @@
-"""Processes recorded webhook events off the request path.
+"""Processes recorded webhook events off the request path, a batch per transaction.
 
-One transaction per event claims it, runs the handler and queues the reply (already claimed
-for sending); the reply is then sent from memory and its outcome recorded in a second one. If
-the handler raises, that transaction rolls back whole and the attempt is counted apart.
+One transaction claims a batch of due events (each the head of its user's queue), runs their
+handlers and queues their replies (already claimed for sending); after commit the replies are
+sent from memory and their outcomes recorded together. If a handler raises, the whole batch
+rolls back (nothing was sent yet): the failure is counted against the event that raised (retried
+with backoff, then failed with an apology) and its neighbours simply run again in the next batch.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,11 +30,24 @@ from models.events import (
     EventStatus,
     WebhookEvent,
     claim_next_events,
-    enqueue_messages,
     has_due_events,
+    new_outbox_row,
+    queue_claimed,
 )
 
 logger = logging.getLogger("benesapo.events")
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A processed event: what to log about it, and its reply's outbox row (if any)."""
+
+    webhook_event_id: str
+    kind: str
+    handler: str
+    received_at: datetime
+    outbox: dict[str, Any] | None
+    ms: float  # time spent running the handler
 
 
 def event_backoff(attempts: int) -> timedelta:
@@ -38,76 +55,106 @@ def event_backoff(attempts: int) -> timedelta:
 
 
 class EventProcessor:
-    def __init__(self, runtime: Runtime, router: Router, deliverer: Deliverer) -> None:
+    def __init__(
+        self, runtime: Runtime, router: Router, deliverer: Deliverer, batch_size: int = 10
+    ) -> None:
         self.runtime = runtime
         self.router = router
         self.deliverer = deliverer
+        self.batch_size = max(1, batch_size)
+        self._solo_rounds = 0  # after a rolled-back batch: this many events one at a time
 
     @property
     def max_attempts(self) -> int:
         return self.runtime.settings.event_max_attempts
 
-    def run_once(self) -> bool:
-        """Claim and process one due event; False when there was nothing to do."""
+    def run_once(self) -> int:
+        """Claim and process a batch of due events; returns how many (0: nothing to do)."""
         clock = self.runtime.clock
         if not has_due_events(self.runtime.engine, clock.now()):
-            return False  # a lock-free look first: idle workers take no write lock
+            return 0  # a lock-free look first: idle workers take no write lock
+        limit = self.batch_size
+        if self._solo_rounds > 0:
+            self._solo_rounds -= 1
+            limit = 1
         started = time.perf_counter()
-        claimed_id: int | None = None
+        culprit: int | None = None  # the event a failure is counted against
         try:
             with transaction(self.runtime.session_factory) as session:
-                claimed = claim_next_events(session, clock.now(), limit=1)
-                if not claimed:
-                    return False
-                event = claimed[0]
-                claimed_id = event.id
-                messages, handler = route_event(
-                    session, event, self.router, self.runtime.settings, clock
-                )
-                reply = self._queue(session, event, messages, f"event:{event.webhook_event_id}")
-                event.status = EventStatus.DONE.value
-                event.processed_at = clock.now()
-                event.handler = handler[:64]
-                event.last_error = None
-                kind, webhook_event_id = event.event_type, event.webhook_event_id
-                received_at = event.received_at
+                events = claim_next_events(session, clock.now(), limit=limit)
+                done = []
+                for event in events:
+                    culprit = event.id
+                    done.append(self._process(session, event))
+                culprit = events[0].id if len(events) == 1 else None
+                queued = queue_claimed(session, [d.outbox for d in done if d.outbox])
         except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
-            if claimed_id is None:
-                raise
-            self._failed(claimed_id, exc, started)
-            return True
-        metrics.EVENTS_PROCESSED.labels(kind, "ok").inc()
-        metrics.PROCESSING_LATENCY.observe(max(0.0, (clock.now() - received_at).total_seconds()))
-        _log_event(webhook_event_id, kind, handler, started, "ok")
-        if reply is not None:
-            self.deliverer.send(reply)
-        return True
+            if culprit is not None:  # its handler raised: count it, the others just run again
+                self._failed(culprit, exc, started)
+            else:  # not one event's fault (nothing was sent): go one by one to find out
+                logger.warning(json.dumps({"event": "batch_rolled_back"}), exc_info=True)
+                self._solo_rounds = self.batch_size
+            return 1
+        replies = [
+            Outgoing.from_values(queued[d.outbox["dedupe_key"]], d.outbox)
+            for d in done
+            if d.outbox and d.outbox["dedupe_key"] in queued
+        ]
+        for d in done:
+            self._observe(d)
+        if replies:
+            self.deliverer.send_many(replies)
+        return len(done)
 
     def run_until_idle(self, max_events: int = 10_000) -> int:
         count = 0
-        while count < max_events and self.run_once():
-            count += 1
+        while count < max_events:
+            processed = self.run_once()
+            if not processed:
+                break
+            count += processed
         return count
 
-    def _queue(
-        self, session: Session, event: WebhookEvent, messages: list[Message], dedupe_key: str
-    ) -> Outgoing | None:
-        """Queue the reply, claimed for sending by this worker right after commit."""
+    def _process(self, session: Session, event: WebhookEvent) -> _Done:
+        clock = self.runtime.clock
+        started = time.perf_counter()
+        messages, handler = route_event(session, event, self.router, self.runtime.settings, clock)
+        event.status = EventStatus.DONE.value
+        event.processed_at = clock.now()
+        event.handler = handler[:64]
+        event.last_error = None
+        outbox = self._outbox_row(event, messages, f"event:{event.webhook_event_id}")
+        return _Done(
+            event.webhook_event_id,
+            event.event_type,
+            handler,
+            event.received_at,
+            outbox,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _observe(self, done: _Done) -> None:
+        metrics.EVENTS_PROCESSED.labels(done.kind, "ok").inc()
+        latency = (self.runtime.clock.now() - done.received_at).total_seconds()
+        metrics.PROCESSING_LATENCY.observe(max(0.0, latency))
+        _log_event(done.webhook_event_id, done.kind, done.handler, done.ms, "ok")
+
+    def _outbox_row(
+        self, event: WebhookEvent, messages: list[Message], dedupe_key: str
+    ) -> dict[str, Any] | None:
+        """The reply's outbox row, claimed for sending by this worker right after commit."""
         if not messages:
             return None
         to = event.line_user_id if event.source_type == "user" else event.user_key
         token = event.payload.get("replyToken")
-        row = enqueue_messages(
-            session,
+        return new_outbox_row(
             dedupe_key=dedupe_key,
             to=[to],
             messages=messages,
             now=self.runtime.clock.now(),
             reply_token=token,
             reply_deadline=event.received_at + REPLY_TOKEN_LIFETIME if token else None,
-            claim=True,
         )
-        return Outgoing.of(row)
 
     def _failed(self, event_id: int, exc: Exception, started: float) -> None:
         logger.exception(json.dumps({"event": "handler_error", "event_pk": event_id}))
@@ -123,12 +170,15 @@ class EventProcessor:
                 event.status = EventStatus.FAILED.value
                 event.processed_at = now
                 if event.event_type in {"message", "postback"}:
-                    apology = self._queue(
-                        session,
+                    row = self._outbox_row(
                         event,
                         [text(texts.PROCESSING_FAILED)],
                         f"event:{event.webhook_event_id}:failed",
                     )
+                    assert row is not None
+                    queued = queue_claimed(session, [row])
+                    if row["dedupe_key"] in queued:
+                        apology = Outgoing.from_values(queued[row["dedupe_key"]], row)
             else:
                 event.status = EventStatus.PENDING.value
                 event.available_at = now + event_backoff(event.attempts)
@@ -137,7 +187,8 @@ class EventProcessor:
         metrics.EVENTS_PROCESSED.labels(kind, outcome).inc()
         if final:
             metrics.EVENTS_FAILED.labels(kind).inc()
-        _log_event(webhook_event_id, kind, None, started, outcome, type(exc).__name__)
+        ms = (time.perf_counter() - started) * 1000
+        _log_event(webhook_event_id, kind, None, ms, outcome, type(exc).__name__)
         if apology is not None:
             self.deliverer.send(apology)
 
@@ -146,7 +197,7 @@ def _log_event(
     event_id: str,
     kind: str,
     handler: str | None,
-    started: float,
+    ms: float,
     outcome: str,
     error: str | None = None,
 ) -> None:
@@ -155,7 +206,7 @@ def _log_event(
         "event_id": event_id,
         "type": kind,
         "handler": handler,
-        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "ms": round(ms, 1),
         "outcome": outcome,
     }
     if error:

@@ -17,14 +17,16 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    exists,
     func,
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from models.base import Base
 from models.db import is_postgres, read_only
@@ -175,60 +177,50 @@ def _record_statement(postgres: bool) -> Any:
 # -- claiming ----------------------------------------------------------------------------
 
 
-def _has_earlier_open(session: Session, event: WebhookEvent) -> bool:
-    """An earlier event of the same user (or group) is still open: this one must wait."""
-    earlier = session.scalar(
+def claim_next_events(session: Session, now: datetime, limit: int = 1) -> list[WebhookEvent]:
+    """Claim up to `limit` due events, oldest first, never two open events of one user.
+
+    One UPDATE … RETURNING: an event is claimable when it is due and no earlier event of its
+    user (or group) is still open, so each user's events are processed in timestamp order.
+    On PostgreSQL the chosen rows are locked with SKIP LOCKED, so several workers share the
+    queue (a head another worker holds is skipped; the events behind it are not heads, since
+    the held one is still open); SQLite serialises writers. Returned in claim order.
+    """
+    earlier = aliased(WebhookEvent)
+    heads = (
         select(WebhookEvent.id)
         .where(
-            WebhookEvent.user_key == event.user_key,
-            WebhookEvent.status.in_(OPEN_STATUSES),
-            or_(
-                WebhookEvent.occurred_at < event.occurred_at,
-                and_(WebhookEvent.occurred_at == event.occurred_at, WebhookEvent.id < event.id),
+            WebhookEvent.status == EventStatus.PENDING.value,
+            WebhookEvent.available_at <= now,
+            ~exists().where(
+                earlier.user_key == WebhookEvent.user_key,
+                earlier.status.in_(OPEN_STATUSES),
+                or_(
+                    earlier.occurred_at < WebhookEvent.occurred_at,
+                    and_(
+                        earlier.occurred_at == WebhookEvent.occurred_at,
+                        earlier.id < WebhookEvent.id,
+                    ),
+                ),
             ),
         )
-        .limit(1)
-    )
-    return earlier is not None
-
-
-def claim_next_events(
-    session: Session, now: datetime, limit: int = 1, scan: int = 20
-) -> list[WebhookEvent]:
-    """Claim due events, oldest first, never two open events of the same user at once.
-
-    Scans the oldest `scan` due events (an index walk) and takes those that head their user's
-    queue (one indexed look each), so each user's events are processed in timestamp order.
-    On PostgreSQL only the chosen rows are locked, with SKIP LOCKED, so several workers share
-    the queue; SQLite serialises writers.
-    """
-    candidates = session.scalars(
-        select(WebhookEvent.id)
-        .where(WebhookEvent.status == EventStatus.PENDING.value, WebhookEvent.available_at <= now)
         .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
-        .limit(scan)
-    ).all()
-    claimed: list[WebhookEvent] = []
-    users: set[str] = set()
-    postgres = is_postgres(session)
-    for event_id in candidates:
-        stmt = select(WebhookEvent).where(
-            WebhookEvent.id == event_id, WebhookEvent.status == EventStatus.PENDING.value
+        .limit(limit)
+    )
+    if is_postgres(session):
+        heads = heads.with_for_update(skip_locked=True, of=WebhookEvent)
+    claimed = session.scalars(
+        update(WebhookEvent)
+        .where(WebhookEvent.id.in_(heads.scalar_subquery()))
+        .values(
+            status=EventStatus.PROCESSING.value,
+            claimed_at=now,
+            attempts=WebhookEvent.attempts + 1,
         )
-        if postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
-        event = session.scalar(stmt)
-        if event is None or event.user_key in users or _has_earlier_open(session, event):
-            continue
-        users.add(event.user_key)
-        event.status = EventStatus.PROCESSING.value
-        event.claimed_at = now
-        event.attempts += 1
-        claimed.append(event)
-        if len(claimed) >= limit:
-            break
-    session.flush()
-    return claimed
+        .returning(WebhookEvent),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return sorted(claimed, key=lambda event: (event.occurred_at, event.id))
 
 
 def backlog_size(session: Session) -> int:
@@ -282,6 +274,55 @@ def enqueue_messages(
     session.add(row)
     session.flush()
     return row
+
+
+def new_outbox_row(
+    *,
+    dedupe_key: str,
+    to: Sequence[str],
+    messages: Sequence[dict[str, Any]],
+    now: datetime,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of an outbox row already claimed for sending (see queue_claimed)."""
+    return {
+        "dedupe_key": dedupe_key,
+        "to": list(to),
+        "messages": list(messages),
+        "reply_token": reply_token,
+        "reply_deadline": reply_deadline,
+        "retry_key": str(uuid.uuid4()),
+        "status": OutboxStatus.SENDING.value,
+        "attempts": 1,
+        "next_attempt_at": now,
+        "created_at": now,
+        "reply_ambiguous": False,
+        "respects_quiet_hours": False,
+    }
+
+
+def queue_claimed(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert outbox rows (from new_outbox_row) in one statement, skipping dedupe keys already
+    queued; returns {dedupe_key: id} of the rows inserted, which the caller sends after commit."""
+    if not rows:
+        return {}
+    stmt = _queue_statement(is_postgres(session))
+    return {key: row_id for row_id, key in session.execute(stmt, list(rows))}
+
+
+_QUEUE_STATEMENTS: dict[bool, Any] = {}
+
+
+def _queue_statement(postgres: bool) -> Any:
+    if postgres not in _QUEUE_STATEMENTS:
+        dialect = postgresql if postgres else sqlite
+        _QUEUE_STATEMENTS[postgres] = (
+            dialect.insert(OutgoingMessage)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutgoingMessage.id, OutgoingMessage.dedupe_key)
+        )
+    return _QUEUE_STATEMENTS[postgres]
 
 
 def mark_sending(row: OutgoingMessage, now: datetime) -> OutgoingMessage:
