@@ -429,6 +429,7 @@ class BotSpec:
     name: str
     app: str
     env: dict[str, str]
+    workers: list[list[str]] = field(default_factory=list)  # extra processes (argv each)
 
 
 def gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
@@ -490,7 +491,14 @@ def run_bot(
     command = f"{env_shown} {shlex.join([str(shown_python), *argv[1:]])}".strip()
     print(f"[{spec.name}] {command}", flush=True)
     env = {**_base_env(), **spec.env}
+    for worker_argv in spec.workers:
+        print(f"[{spec.name}] {shlex.join([str(shown_python), *worker_argv[1:]])}", flush=True)
     server = Proc(f"gunicorn ({spec.name})", argv, env=env, log_path=workdir / f"{spec.name}.log")
+    workers = [
+        Proc(f"worker {n}", worker_argv, env=env, log_path=workdir / f"{spec.name}-worker{n}.log")
+        for n, worker_argv in enumerate(spec.workers)
+    ]
+    processes = [server, *workers]
     try:
         wait_until(lambda: ready(port), 60, f"{spec.name} on port {port}", server)
         time.sleep(0.5)  # let every gunicorn worker come up, not only the first
@@ -512,7 +520,10 @@ def run_bot(
         run_users = [users[i % len(users)] for i in range(args.events)]
         tokens = issue_tokens(emulator_url, run_users)
         events = build_events(spec.name[:2].upper(), run_users, tokens, args.text, args.rate)
-        cpu_before = (tree_cpu_seconds(server.pid), tree_cpu_seconds(emulator.pid))
+        cpu_before = (
+            sum(tree_cpu_seconds(p.pid) for p in processes),
+            tree_cpu_seconds(emulator.pid),
+        )
         self_before = self_cpu_seconds()
         print(
             f"[{spec.name}] sending {args.events} events at {args.rate:g}/s "
@@ -523,7 +534,7 @@ def run_bot(
         timeout = max(60.0, args.events / args.rate * 4)
         answers = wait_for_answers(client, events, timeout=timeout, idle=args.idle, stop=stop)
         cpu = {
-            spec.name: tree_cpu_seconds(server.pid) - cpu_before[0],
+            spec.name: sum(tree_cpu_seconds(p.pid) for p in processes) - cpu_before[0],
             "emulator": tree_cpu_seconds(emulator.pid) - cpu_before[1],
             "load generator": self_cpu_seconds() - self_before,
         }
@@ -531,7 +542,8 @@ def run_bot(
             raise KeyboardInterrupt
         return summarize(spec.name, args.rate, events, answers, window, cpu, command)
     finally:
-        server.stop()
+        for process in processes:
+            process.stop()
 
 
 def _base_env() -> dict[str, str]:
@@ -586,6 +598,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--webhook-workers", type=int, default=4, help="our bot's WEBHOOK_WORKERS per process (4)"
     )
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run our processing in this many `benesapo worker` processes (WEBHOOK_WORKERS=0 "
+        "on web, --webhook-workers threads each), as the Procfile does; 0: in the web process",
+    )
     parser.add_argument("--only", choices=("ours", "echo"), help="bench one bot only")
     parser.add_argument("--users", type=int, default=200, help="simulated users (200)")
     parser.add_argument("--senders", type=int, default=32, help="sending threads (32)")
@@ -632,6 +651,13 @@ def main(argv: list[str] | None = None) -> int:
         specs = []
         if args.only in (None, "ours"):
             database_url = prepare_database(args.database_url, workdir)
+            separate = args.worker_processes > 0
+            worker_argv = [
+                str(Path(sys.executable).with_name("benesapo")),
+                "worker",
+                "--threads",
+                str(args.webhook_workers),
+            ]
             specs.append(
                 BotSpec(
                     "ours",
@@ -639,8 +665,9 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         **secrets_env,
                         "DATABASE_URL": database_url,
-                        "WEBHOOK_WORKERS": str(args.webhook_workers),
+                        "WEBHOOK_WORKERS": "0" if separate else str(args.webhook_workers),
                     },
+                    [worker_argv] * args.worker_processes,
                 )
             )
         if args.only in (None, "echo"):

@@ -31,6 +31,7 @@ from models.events import (
     WebhookEvent,
     claim_next_events,
     has_due_events,
+    mark_done,
     new_outbox_row,
     queue_claimed,
 )
@@ -42,6 +43,7 @@ logger = logging.getLogger("benesapo.events")
 class _Done:
     """A processed event: what to log about it, and its reply's outbox row (if any)."""
 
+    id: int
     webhook_event_id: str
     kind: str
     handler: str
@@ -88,6 +90,7 @@ class EventProcessor:
                     done.append(self._process(session, event))
                 culprit = events[0].id if len(events) == 1 else None
                 queued = queue_claimed(session, [d.outbox for d in done if d.outbox])
+                mark_done(session, [(d.id, d.handler) for d in done], clock.now())
         except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
             if culprit is not None:  # its handler raised: count it, the others just run again
                 self._failed(culprit, exc, started)
@@ -119,12 +122,9 @@ class EventProcessor:
         clock = self.runtime.clock
         started = time.perf_counter()
         messages, handler = route_event(session, event, self.router, self.runtime.settings, clock)
-        event.status = EventStatus.DONE.value
-        event.processed_at = clock.now()
-        event.handler = handler[:64]
-        event.last_error = None
         outbox = self._outbox_row(event, messages, f"event:{event.webhook_event_id}")
         return _Done(
+            event.id,
             event.webhook_event_id,
             event.event_type,
             handler,

@@ -17,11 +17,14 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     exists,
     func,
+    literal_column,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -61,7 +64,15 @@ class WebhookEvent(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
-        Index("ix_webhook_events_user_order", "user_key", "occurred_at"),
+        # Is an earlier event of this user still open? (the per-user order of the claim)
+        Index(
+            "ix_webhook_events_open_by_user",
+            "user_key",
+            "occurred_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'processing')"),
+            sqlite_where=text("status IN ('pending', 'processing')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -156,7 +167,9 @@ def record_events(session: Session, events: Sequence[dict[str, Any]], now: datet
         )
     if not rows:
         return []
-    return list(session.scalars(_record_statement(is_postgres(session)), rows))
+    # Core, not the ORM's bulk insert: this is the acknowledgement's critical path.
+    result = session.connection().execute(_record_statement(is_postgres(session)), rows)
+    return list(result.scalars())
 
 
 _RECORD_STATEMENTS: dict[bool, Any] = {}
@@ -167,9 +180,9 @@ def _record_statement(postgres: bool) -> Any:
     if postgres not in _RECORD_STATEMENTS:
         dialect = postgresql if postgres else sqlite
         _RECORD_STATEMENTS[postgres] = (
-            dialect.insert(WebhookEvent)
+            dialect.insert(WebhookEvent.__table__)
             .on_conflict_do_nothing(index_elements=["webhook_event_id"])
-            .returning(WebhookEvent.webhook_event_id)
+            .returning(WebhookEvent.__table__.c.webhook_event_id)
         )
     return _RECORD_STATEMENTS[postgres]
 
@@ -177,50 +190,102 @@ def _record_statement(postgres: bool) -> Any:
 # -- claiming ----------------------------------------------------------------------------
 
 
-def claim_next_events(session: Session, now: datetime, limit: int = 1) -> list[WebhookEvent]:
+def claim_next_events(
+    session: Session, now: datetime, limit: int = 1, page: int = 100
+) -> list[WebhookEvent]:
     """Claim up to `limit` due events, oldest first, never two open events of one user.
 
-    One UPDATE … RETURNING: an event is claimable when it is due and no earlier event of its
-    user (or group) is still open, so each user's events are processed in timestamp order.
-    On PostgreSQL the chosen rows are locked with SKIP LOCKED, so several workers share the
-    queue (a head another worker holds is skipped; the events behind it are not heads, since
-    the held one is still open); SQLite serialises writers. Returned in claim order.
+    An event is claimable when it is due and no earlier event of its user (or group) is still
+    open, so each user's events are processed in timestamp order. The oldest due events are
+    read a page at a time (an index walk); one UPDATE … RETURNING then claims the heads among
+    them (one indexed look each). On PostgreSQL the chosen rows are locked with SKIP LOCKED, so
+    several workers share the queue: a head another worker holds is skipped, and the events
+    behind it are not heads while it is open. SQLite serialises writers. Returned in order.
     """
-    earlier = aliased(WebhookEvent)
-    heads = (
-        select(WebhookEvent.id)
-        .where(
-            WebhookEvent.status == EventStatus.PENDING.value,
-            WebhookEvent.available_at <= now,
-            ~exists().where(
-                earlier.user_key == WebhookEvent.user_key,
-                earlier.status.in_(OPEN_STATUSES),
-                or_(
-                    earlier.occurred_at < WebhookEvent.occurred_at,
-                    and_(
-                        earlier.occurred_at == WebhookEvent.occurred_at,
-                        earlier.id < WebhookEvent.id,
-                    ),
+    after: Any = None
+    while True:
+        candidates = select(WebhookEvent.id, WebhookEvent.occurred_at).where(
+            WebhookEvent.status == _PENDING, WebhookEvent.available_at <= now
+        )
+        if after is not None:
+            candidates = candidates.where(
+                tuple_(WebhookEvent.occurred_at, WebhookEvent.id) > tuple_(*after)
+            )
+        rows = session.execute(
+            candidates.order_by(WebhookEvent.occurred_at, WebhookEvent.id).limit(page)
+        ).all()
+        if not rows:
+            return []
+        claimed = session.scalars(
+            _claim_statement(is_postgres(session), limit),
+            {"ids": [row.id for row in rows], "now": now},
+            execution_options={"synchronize_session": False},
+        ).all()
+        if claimed or len(rows) < page:
+            return sorted(claimed, key=lambda event: (event.occurred_at, event.id))
+        after = (rows[-1].occurred_at, rows[-1].id)  # all held or blocked: the next page
+
+
+# Written into the SQL, not bound, so PostgreSQL's generic plans still match the partial indexes.
+_PENDING = literal_column(f"'{EventStatus.PENDING.value}'")
+_OPEN = [literal_column(f"'{status}'") for status in OPEN_STATUSES]
+_CLAIM_STATEMENTS: dict[tuple[bool, int], Any] = {}
+
+
+def _claim_statement(postgres: bool, limit: int) -> Any:
+    """UPDATE … RETURNING of the heads among the candidate ids (`ids`), built once."""
+    if (postgres, limit) not in _CLAIM_STATEMENTS:
+        earlier = aliased(WebhookEvent)
+        heads = (
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.id.in_(bindparam("ids", expanding=True)),
+                WebhookEvent.status == _PENDING,
+                ~exists().where(
+                    earlier.user_key == WebhookEvent.user_key,
+                    earlier.status.in_(_OPEN),
+                    tuple_(earlier.occurred_at, earlier.id)
+                    < tuple_(WebhookEvent.occurred_at, WebhookEvent.id),
                 ),
-            ),
+            )
+            .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
+            .limit(limit)
         )
-        .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        heads = heads.with_for_update(skip_locked=True, of=WebhookEvent)
-    claimed = session.scalars(
-        update(WebhookEvent)
-        .where(WebhookEvent.id.in_(heads.scalar_subquery()))
-        .values(
-            status=EventStatus.PROCESSING.value,
-            claimed_at=now,
-            attempts=WebhookEvent.attempts + 1,
+        if postgres:
+            heads = heads.with_for_update(skip_locked=True, of=WebhookEvent)
+        _CLAIM_STATEMENTS[(postgres, limit)] = (
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_(heads.scalar_subquery()))
+            .values(
+                status=EventStatus.PROCESSING.value,
+                claimed_at=bindparam("now"),
+                attempts=WebhookEvent.attempts + 1,
+            )
+            .returning(WebhookEvent)
         )
-        .returning(WebhookEvent),
-        execution_options={"synchronize_session": False},
-    ).all()
-    return sorted(claimed, key=lambda event: (event.occurred_at, event.id))
+    return _CLAIM_STATEMENTS[(postgres, limit)]
+
+
+def mark_done(session: Session, done: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Mark processed events done, (id, handler) each, in one executemany.
+
+    The claimed ORM objects are left untouched while the handlers run, so the session's
+    autoflush never writes them one by one between two handlers.
+    """
+    if done:
+        session.execute(
+            update(WebhookEvent),
+            [
+                {
+                    "id": event_id,
+                    "status": EventStatus.DONE.value,
+                    "processed_at": now,
+                    "handler": handler[:64],
+                    "last_error": None,
+                }
+                for event_id, handler in done
+            ],
+        )
 
 
 def backlog_size(session: Session) -> int:
