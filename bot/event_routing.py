@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
 from bot.dispatch import Context, Input, Router
 from bot.messages import Message, text
 from handlers import texts
+from models.conversation import ConversationStore
 from models.events import LineChat, WebhookEvent
 from models.line_user import LineUser
 from models.timeutil import Clock
@@ -28,6 +31,20 @@ def get_or_create_line_user(session: Session, line_user_id: str, clock: Clock) -
         session.add(user)
         session.flush()
     return user
+
+
+def prefetch(session: Session, events: Sequence[WebhookEvent]) -> None:
+    """Load what routing a batch of events reads per user (LINE users with their linked
+    members, open conversations) in three queries instead of three per event."""
+    user_ids = {event.line_user_id for event in events if event.line_user_id}
+    if not user_ids:
+        return
+    session.scalars(
+        select(LineUser)
+        .where(LineUser.line_user_id.in_(user_ids))
+        .options(selectinload(LineUser.member))
+    ).all()
+    ConversationStore.prefetch(session, user_ids)
 
 
 def _group_notice(session: Session, event: WebhookEvent, clock: Clock) -> list[Message]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot import metrics
 from bot.delivery import REPLY_TOKEN_LIFETIME, Deliverer, Outgoing
 from bot.dispatch import Router
-from bot.event_routing import route_event
+from bot.event_routing import prefetch, route_event
 from bot.messages import Message, text
 from bot.runtime import Runtime
 from handlers import texts
@@ -84,6 +84,7 @@ class EventProcessor:
         try:
             with transaction(self.runtime.session_factory) as session:
                 events = claim_next_events(session, clock.now(), limit=limit)
+                prefetch(session, events)
                 done = []
                 for event in events:
                     culprit = event.id

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
 from models.timeutil import Clock
 
 DEFAULT_TIMEOUT = timedelta(minutes=30)
+_NONE_OPEN = "conversation:none_open"  # session.info key: users known to have none open
 
 
 class Conversation(Base):
@@ -36,7 +38,21 @@ class ConversationStore:
         self.line_user_id = line_user_id
         self.clock = clock
 
+    @staticmethod
+    def prefetch(session: Session, line_user_ids: Collection[str]) -> None:
+        """Load the open conversations of many users in one query (a batch of events).
+
+        Users found without one are remembered in the session, so `current()` answers for
+        them without a query until `start()` creates one.
+        """
+        ids = set(line_user_ids)
+        found = session.scalars(select(Conversation).where(Conversation.line_user_id.in_(ids)))
+        # Those found stay in the identity map, where session.get finds them.
+        session.info[_NONE_OPEN] = ids - {conversation.line_user_id for conversation in found}
+
     def current(self) -> Conversation | None:
+        if self.line_user_id in self.session.info.get(_NONE_OPEN, ()):
+            return None
         return self.session.get(Conversation, self.line_user_id)
 
     def start(
@@ -51,6 +67,7 @@ class ConversationStore:
         if conversation is None:
             conversation = Conversation(line_user_id=self.line_user_id)
             self.session.add(conversation)
+            self.session.info.get(_NONE_OPEN, set()).discard(self.line_user_id)
         conversation.name = name
         conversation.step = step
         conversation.data = dict(data or {})
