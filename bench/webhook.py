@@ -605,6 +605,9 @@ def main(argv: list[str] | None = None) -> int:
         help="run our processing in this many `benesapo worker` processes (WEBHOOK_WORKERS=0 "
         "on web, --webhook-workers threads each), as the Procfile does; 0: in the web process",
     )
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="`benesapo worker --nice` for those processes"
+    )
     parser.add_argument("--only", choices=("ours", "echo"), help="bench one bot only")
     parser.add_argument("--users", type=int, default=200, help="simulated users (200)")
     parser.add_argument("--senders", type=int, default=32, help="sending threads (32)")
@@ -657,6 +660,8 @@ def main(argv: list[str] | None = None) -> int:
                 "worker",
                 "--threads",
                 str(args.webhook_workers),
+                "--nice",
+                str(args.worker_nice),
             ]
             specs.append(
                 BotSpec(

@@ -158,3 +158,69 @@ def test_concurrent_workers_process_each_event_once_in_user_order(
         assert texts == sorted(texts)
     statuses = set(db.scalars(select(WebhookEvent.status)))
     assert statuses == {EventStatus.DONE}
+
+
+def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_once(
+    session_factory, engine, dbview, clock
+):
+    from bot.config import Settings
+    from bot.dispatch import Router
+    from bot.processing import EventProcessor
+    from bot.runtime import Runtime
+    from models.events import OutgoingMessage
+
+    calls: list[str] = []
+    router = Router()
+
+    @router.fallback
+    def answer(ctx, user_input):
+        calls.append(user_input.text)
+        if user_input.text == "boom":
+            raise RuntimeError("kaboom")
+        return [text(f"ok {user_input.text}")]
+
+    class RecordingDeliverer:  # stands in for the LINE side: what would be sent, once
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, ...]] = []
+
+        def send_many(self, items):
+            self.sent.extend(item.to for item in items)
+            return ["sent" for _ in items]
+
+        def send(self, item):  # the apology
+            return self.send_many([item])[0]
+
+    users = [f"U{i:032d}" for i in range(3)]
+    events = [
+        text_event(word, user, timestamp=1_700_000_000_000 + n)
+        for n, (word, user) in enumerate(zip(["a", "boom", "c"], users, strict=True))
+    ]
+    with transaction(session_factory) as session:
+        record_events(session, events, clock.now())
+    deliverer = RecordingDeliverer()
+    settings = Settings(channel_secret="s", channel_access_token="t")
+    processor = EventProcessor(
+        Runtime(settings, engine, session_factory, clock),
+        router,
+        deliverer,  # type: ignore[arg-type]
+        batch_size=10,
+    )
+
+    # The batch ran "a", then "boom" raised: all rolled back, nothing handed to LINE.
+    processor.run_once()
+    assert calls == ["a", "boom"] and deliverer.sent == []
+    attempts = dict(dbview.execute(select(WebhookEvent.webhook_event_id, WebhookEvent.attempts)).all())
+    assert sorted(attempts.values()) == [0, 0, 1]
+    # The next batch: "a" again and "c" (the bad one waits out its backoff); each answered once.
+    processor.run_once()
+    assert calls == ["a", "boom", "a", "c"]
+    assert deliverer.sent == [(users[0],), (users[2],)]
+    for _ in range(processor.max_attempts):
+        clock.advance(minutes=2)
+        processor.run_until_idle()
+    assert calls.count("boom") == processor.max_attempts
+    statuses = dict(dbview.execute(select(WebhookEvent.line_user_id, WebhookEvent.status)).all())
+    assert statuses == {users[0]: "done", users[1]: "failed", users[2]: "done"}
+    outbox = dbview.scalars(select(OutgoingMessage.dedupe_key)).all()
+    assert len(outbox) == 3 and sum(key.endswith(":failed") for key in outbox) == 1
+    assert deliverer.sent == [(users[0],), (users[2],), (users[1],)]  # the apology

@@ -36,8 +36,15 @@ def _wait_for_signal() -> None:
 
 @click.command()
 @click.option("--threads", type=int, default=None, help="Worker threads (default WEBHOOK_WORKERS).")
+@click.option(
+    "--nice",
+    type=click.IntRange(0, 19),
+    default=0,
+    help="Lower this process's CPU priority (Unix nice) so that, on a shared host, the web "
+    "process acknowledges webhooks first.",
+)
 @click.pass_obj
-def worker(lazy, threads) -> None:  # type: ignore[no-untyped-def]
+def worker(lazy, threads, nice) -> None:  # type: ignore[no-untyped-def]
     """Process recorded webhook events and the outbox (the Procfile's `worker`).
 
     Run the web process with WEBHOOK_WORKERS=0 when worker processes take this over.
@@ -45,6 +52,8 @@ def worker(lazy, threads) -> None:  # type: ignore[no-untyped-def]
     from bot.app import Services
     from bot.logging_setup import configure_logging
 
+    if nice:
+        os.nice(nice)
     configure_logging()
     runtime = lazy.get()
     services = Services(runtime)
