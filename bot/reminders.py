@@ -17,7 +17,7 @@ from bot.line_client import LineApiError, LineClient
 from bot.runtime import Runtime
 from handlers.reminders import expiry_reminder
 from models.db import is_postgres, transaction
-from models.events import OutboxStatus, enqueue_messages
+from models.events import OutboxStatus, new_outbox_row, queue_claimed
 from models.reminders import (
     DueReminder,
     ReminderPolicy,
@@ -28,6 +28,9 @@ from models.reminders import (
 )
 
 logger = logging.getLogger("benesapo.reminders")
+
+# Message groups claimed per transaction and sent, one after another, by one pool thread.
+CLAIM_GROUPS = 10
 
 
 @dataclass
@@ -51,7 +54,7 @@ class ReminderReport:
 
 
 def _settle(
-    futures: set[Future[str]],
+    futures: set[Future[list[str]]],
     progress: Callable[[ReminderReport], None] | None,
     report: ReminderReport,
 ) -> None:
@@ -82,8 +85,10 @@ class ReminderRun:
         deliverer: Deliverer,
         policy: ReminderPolicy | None = None,
         ticker: Callable[[], float] = time.monotonic,
+        claim_groups: int = CLAIM_GROUPS,
     ) -> None:
         self.ticker = ticker  # seconds elapsed during a run move business time on
+        self.claim_groups = max(1, claim_groups)
         self._tally = threading.Lock()
         self.runtime = runtime
         self.line = line
@@ -141,84 +146,111 @@ class ReminderRun:
         self.deliverer.deliver_due()  # what a crashed run queued goes out first, once
         budget = self._budget_left(started_at)
         workers = max(1, self.policy.send_workers)
-        inflight: set[Future[str]] = set()
+        inflight: set[Future[list[str]]] = set()
+        pending: list[list[DueReminder]] = []  # groups waiting to be claimed together
+
         with ThreadPoolExecutor(workers, thread_name_prefix="reminders") as pool:
+
+            def claim_and_send() -> None:
+                """Claim the pending groups in one transaction; send them on a pool thread."""
+                nonlocal budget, inflight
+                current = now()
+                if self.policy.is_quiet(current):  # quiet hours began while these waited
+                    report.stopped = report.stopped or "quiet_hours"
+                    report.not_sent += sum(map(len, pending))
+                    pending.clear()
+                    return
+                items = self._claim(pending, window, current, report)
+                pending.clear()
+                if not items:
+                    return
+                if budget is not None:
+                    budget -= sum(len(item.to) for item in items)
+                # Sends run concurrently (the LINE client's rate limit is the only brake), at
+                # most 2 × workers batches in flight.
+                inflight.add(pool.submit(self._deliver, items, report))
+                if len(inflight) >= 2 * workers:
+                    done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                    _settle(done, progress, report)
+
             for group in _groups(self._stream(started_at, window), self.policy.batch_size):
                 report.due += len(group)
                 if report.stopped:
                     report.not_sent += len(group)
                     continue
-                current = now()
-                if self.policy.is_quiet(current):
+                if self.policy.is_quiet(now()):
                     report.stopped = "quiet_hours"
                     report.not_sent += len(group)
                     continue
-                if budget is not None and len(group) > budget:
-                    report.stopped = "budget"
-                    report.not_sent += len(group) - budget
-                    group = group[:budget]
-                    if not group:
-                        continue
-                item = self._claim(group, window, current, report)
-                if item is None:
-                    continue
-                if budget is not None:
-                    budget -= len(item.to)
-                # Claiming stays on this thread; sends run concurrently (the LINE client's rate
-                # limit is the only brake), at most 2 × workers in flight.
-                inflight.add(pool.submit(self._deliver, item, report))
-                if len(inflight) >= 2 * workers:
-                    done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-                    _settle(done, progress, report)
+                if budget is not None and sum(map(len, pending)) + len(group) > budget:
+                    claim_and_send()  # the budget left is exact again
+                    if len(group) > budget:
+                        report.stopped = "budget"
+                        report.not_sent += len(group) - budget
+                        group = group[:budget]
+                        if not group:
+                            continue
+                pending.append(group)
+                if len(pending) >= self.claim_groups:
+                    claim_and_send()
+            if pending:
+                claim_and_send()
             _settle(inflight, progress, report)
         logger.info(json.dumps({"event": "reminders_run", **report.to_json()}))
         return report
 
     def _claim(
         self,
-        group: list[DueReminder],
+        groups: list[list[DueReminder]],
         window: ReminderWindow,
         now: datetime,
         report: ReminderReport,
-    ) -> Outgoing | None:
-        """Claim the members' slots and queue their message, claimed for sending, at once."""
-        with transaction(self.runtime.session_factory) as session:
-            claimed = set(record_sends(session, group, window, now))
-            recipients = [r.line_user_id for r in group if r.member_pk in claimed]
-            report.skipped += len(group) - len(recipients)
-            if not recipients:
-                return None
-            # Keyed by a member this call claimed: unique even if a concurrent run claimed
-            # part of the same group.
-            key = f"reminder:{window.expiry_date}:{window.stage}:{min(claimed)}"
-            message = expiry_reminder(group[0].points, window.expiry_date, window.stage or 1)
-            row = enqueue_messages(
-                session,
-                dedupe_key=key,
-                to=recipients,
-                messages=[message],
-                now=self.runtime.clock.now(),  # delivery runs on the process's clock
-                respects_quiet_hours=True,
-                claim=True,
-            )
-            item = Outgoing.of(row)
+    ) -> list[Outgoing]:
+        """Claim the members' slots and queue one message per group, claimed for sending,
+        in one transaction (one INSERT for the slots, one for the messages)."""
         stage = window.stage or 1
+        with transaction(self.runtime.session_factory) as session:
+            claimed = set(record_sends(session, [r for g in groups for r in g], window, now))
+            rows = []
+            for group in groups:
+                mine = [r for r in group if r.member_pk in claimed]
+                report.skipped += len(group) - len(mine)
+                if not mine:
+                    continue
+                # Keyed by a member this run claimed: unique even if a concurrent run claimed
+                # part of the same group.
+                row = new_outbox_row(
+                    dedupe_key=f"reminder:{window.expiry_date}:{stage}:{mine[0].member_pk}",
+                    to=[r.line_user_id for r in mine],
+                    messages=[expiry_reminder(group[0].points, window.expiry_date, stage)],
+                    now=self.runtime.clock.now(),  # delivery runs on the process's clock
+                    respects_quiet_hours=True,
+                )
+                rows.append(row)
+            queued = queue_claimed(session, rows)
+        items = [
+            Outgoing.from_values(queued[row["dedupe_key"]], row)
+            for row in rows
+            if row["dedupe_key"] in queued
+        ]
+        recipients = sum(len(item.to) for item in items)
         with self._tally:
-            report.api_calls += 1
-            report.messages += len(recipients)
-            report.by_stage[stage] = report.by_stage.get(stage, 0) + len(recipients)
-        return item
+            report.api_calls += len(items)
+            report.messages += recipients
+            report.by_stage[stage] = report.by_stage.get(stage, 0) + recipients
+        return items
 
-    def _deliver(self, item: Outgoing, report: ReminderReport) -> str:
-        status = self.deliverer.send(item)
+    def _deliver(self, items: list[Outgoing], report: ReminderReport) -> list[str]:
+        statuses = self.deliverer.send_many(items)
         with self._tally:
-            if status == OutboxStatus.SENT:
-                report.sent += len(item.to)
-            elif status == OutboxStatus.FAILED:
-                report.failed += len(item.to)
-            else:
-                report.deferred += len(item.to)
-        return status
+            for item, status in zip(items, statuses, strict=True):
+                if status == OutboxStatus.SENT:
+                    report.sent += len(item.to)
+                elif status == OutboxStatus.FAILED:
+                    report.failed += len(item.to)
+                else:
+                    report.deferred += len(item.to)
+        return statuses
 
     def _dry_run(
         self, report: ReminderReport, now: datetime, window: ReminderWindow

@@ -349,6 +349,7 @@ def new_outbox_row(
     now: datetime,
     reply_token: str | None = None,
     reply_deadline: datetime | None = None,
+    respects_quiet_hours: bool = False,
 ) -> dict[str, Any]:
     """The column values of an outbox row already claimed for sending (see queue_claimed)."""
     return {
@@ -363,7 +364,7 @@ def new_outbox_row(
         "next_attempt_at": now,
         "created_at": now,
         "reply_ambiguous": False,
-        "respects_quiet_hours": False,
+        "respects_quiet_hours": respects_quiet_hours,
     }
 
 

@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,8 +19,9 @@ from sqlalchemy import (
     exists,
     func,
     select,
+    text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -173,6 +173,19 @@ def record_sends(
     """
     if not reminders:
         return []
+    if is_postgres(session):  # arrays in, one INSERT … SELECT unnest(…): no per-row SQL
+        result = session.execute(
+            _PG_CLAIM,
+            {
+                "member_pks": [r.member_pk for r in reminders],
+                "line_user_ids": [r.line_user_id for r in reminders],
+                "points": [r.points for r in reminders],
+                "expiry_date": window.expiry_date,
+                "stage": window.stage,
+                "created_at": now,
+            },
+        )
+        return list(result.scalars())
     rows = [
         {
             "member_pk": r.member_pk,
@@ -184,22 +197,22 @@ def record_sends(
         }
         for r in reminders
     ]
-    return list(session.scalars(_claim_statement(is_postgres(session)), rows))
+    return list(session.scalars(_SQLITE_CLAIM, rows))
 
 
-_CLAIM_STATEMENTS: dict[bool, Any] = {}
-
-
-def _claim_statement(postgres: bool) -> Any:
-    """Built once per dialect and executed with many rows (compiled once, not per group)."""
-    if postgres not in _CLAIM_STATEMENTS:
-        dialect = postgresql if postgres else sqlite
-        _CLAIM_STATEMENTS[postgres] = (
-            dialect.insert(ReminderSend)
-            .on_conflict_do_nothing(index_elements=["member_pk", "expiry_date", "stage"])
-            .returning(ReminderSend.member_pk)
-        )
-    return _CLAIM_STATEMENTS[postgres]
+_PG_CLAIM = text(
+    "INSERT INTO reminder_sends (member_pk, line_user_id, expiry_date, stage, points, created_at)"
+    " SELECT t.member_pk, t.line_user_id, CAST(:expiry_date AS date),"
+    " CAST(:stage AS smallint), t.points, CAST(:created_at AS timestamptz)"
+    " FROM unnest(CAST(:member_pks AS bigint[]), CAST(:line_user_ids AS text[]),"
+    " CAST(:points AS bigint[])) AS t(member_pk, line_user_id, points)"
+    " ON CONFLICT ON CONSTRAINT uq_reminder_sends_once DO NOTHING RETURNING member_pk"
+)
+_SQLITE_CLAIM = (
+    sqlite.insert(ReminderSend)
+    .on_conflict_do_nothing(index_elements=["member_pk", "expiry_date", "stage"])
+    .returning(ReminderSend.member_pk)
+)
 
 
 def sent_this_month(session: Session, now: datetime) -> int:

@@ -69,8 +69,9 @@ def make_members(db, emulator, points: list[int], *, granted=date(2023, 6, 15)) 
 
 @pytest.fixture
 def run(services):
-    def make(policy: ReminderPolicy | None = None, ticker=None) -> ReminderRun:
-        kwargs = {"ticker": ticker} if ticker else {}
+    def make(policy: ReminderPolicy | None = None, ticker=None, **kwargs) -> ReminderRun:
+        if ticker:
+            kwargs["ticker"] = ticker
         return ReminderRun(
             services.runtime,
             services.line,
@@ -150,12 +151,25 @@ def test_quiet_hours_send_nothing(db, emulator, run):
 def test_a_run_that_reaches_quiet_hours_stops_and_resumes_next_morning(db, emulator, run):
     make_members(db, emulator, [100, 200, 300])  # three different messages: three sends
     seconds = itertools.count(0, 45 * 60)  # every check of the time is 45 minutes later
-    late = run(ticker=lambda: next(seconds)).run(jst_at(date(2026, 6, 10), 19, 0))
+    # One group per claim: checked at 19:45 (claimed at 20:30), then 21:15: quiet.
+    late = run(ticker=lambda: next(seconds), claim_groups=1).run(jst_at(date(2026, 6, 10), 19, 0))
     assert late.stopped == "quiet_hours"
-    assert late.sent == 2 and late.not_sent == 1  # sends at 19:45 and 20:30; 21:15 is quiet
+    assert late.sent == 1 and late.not_sent == 2
     morning = run().run(jst_at(date(2026, 6, 11), 10))
-    assert morning.sent == 1 and morning.skipped == 0
+    assert morning.sent == 2 and morning.skipped == 0
     assert db.scalar(select(func.count()).select_from(ReminderSend)) == 3
+
+
+def test_groups_waiting_to_be_claimed_when_quiet_hours_begin_are_not_sent(db, emulator, run):
+    make_members(db, emulator, [100, 200, 300])
+    seconds = itertools.count(0, 45 * 60)
+    # Groups pass their check at 19:45 and 20:30 and wait to be claimed together; the third
+    # check (21:15) is quiet, and so is the claim: nothing goes out at night.
+    late = run(ticker=lambda: next(seconds)).run(jst_at(date(2026, 6, 10), 19, 0))
+    assert late.stopped == "quiet_hours" and late.sent == 0 and late.not_sent == 3
+    assert sends(emulator) == []
+    morning = run().run(jst_at(date(2026, 6, 11), 10))
+    assert morning.sent == 3 and morning.skipped == 0
 
 
 def test_opted_out_blocked_retired_and_suspended_are_not_reminded(db, emulator, run, new_chat):
@@ -204,21 +218,22 @@ def test_crash_half_way_then_second_run_sends_each_once(
     db, emulator, run, services, monkeypatch, app_clock
 ):
     people = make_members(db, emulator, [100, 200, 300])
-    real = services.deliverer.send
+    real = services.line.push
     calls = itertools.count()
 
-    def crash_on_second(item):
+    def crash_on_second(*args, **kwargs):
         if next(calls) == 1:
             raise SystemExit("the clock process died")
-        return real(item)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(services.deliverer, "send", crash_on_second)
+    monkeypatch.setattr(services.line, "push", crash_on_second)
     with pytest.raises(SystemExit):
         run(ReminderPolicy(send_workers=1)).run(JUNE_10)
-    monkeypatch.setattr(services.deliverer, "send", real)
+    monkeypatch.setattr(services.line, "push", real)
     told = sum(len(emulator.inbox(p["user"])) for p in people)
-    assert told < 3  # the crashed group was queued (claimed) but not sent
-    # The crashed send's claim lapses after its lease; the next run sends it and the rest once.
+    assert told == 1  # one push went out before the crash; its outcome was never recorded
+    # The claims lapse after their lease; the next run sends them once: the push that went
+    # out is repeated with its retry key, which LINE answers with 409 (already accepted).
     app_clock.advance(minutes=6)
     second = run().run(JUNE_10)
     assert second.skipped == 0
@@ -255,9 +270,8 @@ def test_a_group_partly_claimed_by_a_concurrent_run_still_reaches_the_rest(db, e
     a, b = (DueReminder(p["member"].id, p["user"], 100) for p in (first_person, second_person))
     window = ReminderWindow.on(JUNE_10, ReminderPolicy())
     job, report = run(), ReminderReport(as_of="")
-    other_run = job._claim([a], window, JUNE_10, report)  # another run got A first
-    ours = job._claim([a, b], window, JUNE_10, report)
-    assert other_run is not None and ours is not None
+    [other_run] = job._claim([[a]], window, JUNE_10, report)  # another run got A first
+    [ours] = job._claim([[a, b]], window, JUNE_10, report)
     assert ours.to == (b.line_user_id,) and ours.id != other_run.id
     assert report.skipped == 1
 
