@@ -80,6 +80,8 @@ def validate_request(kind: str, body: dict[str, Any]) -> Any:
 REQUEST_ID_HEADER = "x-line-request-id"
 ACCEPTED_REQUEST_ID_HEADER = "x-line-accepted-request-id"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# LINE's published per-endpoint limits below the general one (2,000 requests/s).
+ENDPOINT_RATE_LIMITS = {"multicast": 200.0}
 
 
 class LineApiError(Exception):
@@ -189,6 +191,11 @@ class LineClient:
         self.settings = settings
         self.retry = retry or RetryPolicy(max_retries=settings.line_max_retries)
         self.limiter = limiter or TokenBucket(settings.line_rate_limit_per_second)
+        # Endpoints with a lower limit of their own take a token from their bucket too.
+        self.endpoint_limiters = {
+            endpoint: TokenBucket(min(rate, self.limiter.rate))
+            for endpoint, rate in ENDPOINT_RATE_LIMITS.items()
+        }
         self.sleep = sleep
         self.timeout = settings.line_timeout_seconds
         self._api = MessagingApi(self._api_client(settings.line_api_base_url))
@@ -206,6 +213,8 @@ class LineClient:
         while True:
             attempt += 1
             self.limiter.acquire()
+            if endpoint in self.endpoint_limiters:
+                self.endpoint_limiters[endpoint].acquire()
             started = time.perf_counter()
             try:
                 response = fn()

@@ -224,3 +224,16 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
     outbox = dbview.scalars(select(OutgoingMessage.dedupe_key)).all()
     assert len(outbox) == 3 and sum(key.endswith(":failed") for key in outbox) == 1
     assert deliverer.sent == [(users[0],), (users[2],), (users[1],)]  # the apology
+
+
+@pytest.mark.parametrize(("configured", "multicast"), [(1000.0, 200.0), (50.0, 50.0)])
+def test_multicast_keeps_under_lines_own_lower_limit(configured, multicast):
+    from bot.config import Settings
+    from bot.line_client import LineClient
+
+    settings = Settings(
+        channel_secret="s", channel_access_token="t", line_rate_limit_per_second=configured
+    )
+    client = LineClient(settings)
+    assert client.limiter.rate == configured
+    assert client.endpoint_limiters["multicast"].rate == multicast  # LINE: 200 requests/s
