@@ -96,10 +96,13 @@ class Deliverer:
 
     def send_many(self, items: Sequence[Outgoing]) -> list[str]:
         """One attempt each, in order; the outcomes are recorded in one transaction."""
-        if not items:
-            return []
-        outcomes = [self._attempt(item) for item in items]
-        return self._record(outcomes)
+        outcomes: list[_Outcome] = []
+        try:
+            for item in items:
+                outcomes.append(self._attempt(item))
+        finally:  # even if one raised unexpectedly: what went out is recorded as sent
+            statuses = self._record(outcomes) if outcomes else []
+        return statuses
 
     def _attempt(self, item: Outgoing) -> _Outcome:
         now = self.runtime.clock.now()

@@ -81,6 +81,7 @@ class EventProcessor:
             limit = 1
         started = time.perf_counter()
         culprit: int | None = None  # the event a failure is counted against
+        events: list[WebhookEvent] = []
         try:
             with transaction(self.runtime.session_factory) as session:
                 events = claim_next_events(session, clock.now(), limit=limit)
@@ -93,6 +94,8 @@ class EventProcessor:
                 queued = queue_claimed(session, [d.outbox for d in done if d.outbox])
                 mark_done(session, [(d.id, d.handler) for d in done], clock.now())
         except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
+            if not events:
+                raise  # nothing claimed (the database is away): the worker loop waits
             if culprit is not None:  # its handler raised: count it, the others just run again
                 self._failed(culprit, exc, started)
             else:  # not one event's fault (nothing was sent): go one by one to find out

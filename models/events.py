@@ -309,33 +309,16 @@ def enqueue_messages(
     to: Sequence[str],
     messages: Sequence[dict[str, Any]],
     now: datetime,
-    reply_token: str | None = None,
-    reply_deadline: datetime | None = None,
-    respects_quiet_hours: bool = False,
-    claim: bool = False,
 ) -> OutgoingMessage:
-    """Queue messages for delivery, once per dedupe_key (a replay returns the first row)."""
+    """Queue a push for the outbox job, once per dedupe_key (a replay returns the first row)."""
     existing = session.scalar(
         select(OutgoingMessage).where(OutgoingMessage.dedupe_key == dedupe_key)
     )
     if existing is not None:
         return existing
     row = OutgoingMessage(
-        dedupe_key=dedupe_key,
-        to=list(to),
-        messages=list(messages),
-        reply_token=reply_token,
-        reply_deadline=reply_deadline,
-        retry_key=str(uuid.uuid4()),
-        status=OutboxStatus.PENDING.value,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        reply_ambiguous=False,
-        respects_quiet_hours=respects_quiet_hours,
+        **new_outbox_row(dedupe_key=dedupe_key, to=to, messages=messages, now=now, claimed=False)
     )
-    if claim:  # the caller sends it right after commit
-        mark_sending(row, now)
     session.add(row)
     session.flush()
     return row
@@ -350,8 +333,10 @@ def new_outbox_row(
     reply_token: str | None = None,
     reply_deadline: datetime | None = None,
     respects_quiet_hours: bool = False,
+    claimed: bool = True,
 ) -> dict[str, Any]:
-    """The column values of an outbox row already claimed for sending (see queue_claimed)."""
+    """The column values of a new outbox row; `claimed`: already claimed for one send attempt
+    by the caller, right after commit (see queue_claimed), else left for the outbox job."""
     return {
         "dedupe_key": dedupe_key,
         "to": list(to),
@@ -359,8 +344,8 @@ def new_outbox_row(
         "reply_token": reply_token,
         "reply_deadline": reply_deadline,
         "retry_key": str(uuid.uuid4()),
-        "status": OutboxStatus.SENDING.value,
-        "attempts": 1,
+        "status": (OutboxStatus.SENDING if claimed else OutboxStatus.PENDING).value,
+        "attempts": 1 if claimed else 0,
         "next_attempt_at": now,
         "created_at": now,
         "reply_ambiguous": False,
