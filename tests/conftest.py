@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import models
 from bot.migrate import upgrade_database
+from models import passwords
 from models.db import is_postgres, make_engine, make_session_factory
 from models.timeutil import FixedClock
 
@@ -70,6 +71,14 @@ def dbview(engine: Engine, db: Session) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+@pytest.fixture
+def cheap_hashing() -> Iterator[None]:
+    """Argon2id with the cheapest parameters, for tests that hash many passwords."""
+    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords.configure(**passwords.DEFAULT_PARAMETERS)
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from models.operators import create_operator
 from tests.e2e import texts_of, wait_until
 from tests.test_inquiries_support import (
     CheckedChat,
-    cheap_hashing,
-    default_hashing,
     link,
     make_company,
 )
@@ -34,11 +32,7 @@ EMAIL = "desk@example.jp"
 PASSWORD = "browser-test-password"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashing():
-    cheap_hashing()
-    yield
-    default_hashing()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture

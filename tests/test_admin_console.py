@@ -23,17 +23,13 @@ from models.operators import create_operator
 from models.passwords import verify_password
 from models.timeutil import FixedClock
 from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
-from tests.test_inquiries_support import cheap_hashing, default_hashing, make_company
+from tests.test_inquiries_support import make_company
 
 PASSWORD = "correct-horse-battery"
 EMAIL = "ops@example.jp"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashing():
-    cheap_hashing()
-    yield
-    default_hashing()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture(scope="module")

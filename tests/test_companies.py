@@ -35,12 +35,7 @@ from models.events import OutgoingMessage
 from models.line_user import LineUser, LinkNonce
 from models.points import PointsLedger
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing():
-    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
-    yield
-    passwords.configure(**passwords.DEFAULT_PARAMETERS)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def line_user(db, clock, user_id: str = "U" + "a" * 32) -> LineUser:

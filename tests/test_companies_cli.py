@@ -14,12 +14,7 @@ from models.company import CompanyStatus, MemberKind, MemberStatus
 from models.events import OutgoingMessage
 from models.line_user import LineUser
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing():
-    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
-    yield
-    passwords.configure(**passwords.DEFAULT_PARAMETERS)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture

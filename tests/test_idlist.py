@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from bot.commands.company import company
-from models import passwords
 from models.companies import Credential, IssuedIds
 from models.company import Company
 from models.idlist import COMPANY_SHEET, MEMBER_HEADERS, MEMBERS_SHEET, write_id_list
@@ -47,10 +46,8 @@ def test_workbook_layout():
 
 
 @pytest.fixture
-def lazy(cli_runtime):
-    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
-    yield cli_runtime
-    passwords.configure(**passwords.DEFAULT_PARAMETERS)
+def lazy(cli_runtime, cheap_hashing):
+    return cli_runtime
 
 
 def test_cli_writes_the_same_credentials_to_excel_and_json(lazy, db, tmp_path):

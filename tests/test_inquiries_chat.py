@@ -11,18 +11,11 @@ from models.inquiries import Inquiry, InquiryStatus, InquiryType, RequesterKind
 from models.mail import OutgoingMail
 from tests.test_inquiries_support import (
     CheckedChat,
-    cheap_hashing,
-    default_hashing,
     link,
     make_company,
 )
 
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing():
-    cheap_hashing()
-    yield
-    default_hashing()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture

@@ -22,14 +22,9 @@ from models.inquiries import (
     parse_number,
 )
 from models.operators import OperatorError, authenticate
-from tests.test_inquiries_support import cheap_hashing, default_hashing, make_company
+from tests.test_inquiries_support import make_company
 
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing():
-    cheap_hashing()
-    yield
-    default_hashing()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture

@@ -8,20 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.line_client import validate_messages
-from models import passwords
 from models.companies import IssuedIds, create_company
 from models.company import Member
 from models.line_user import LineUser
 from models.timeutil import Clock
 from tests.e2e import Chat, actions_of, texts_of
-
-
-def cheap_hashing() -> None:
-    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-def default_hashing() -> None:
-    passwords.configure(**passwords.DEFAULT_PARAMETERS)
 
 
 def make_company(

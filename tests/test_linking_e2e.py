@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import select
 
 from bot import capabilities
-from models import audit, passwords
+from models import audit
 from models.companies import create_company, retire_member, set_company_status
 from models.company import CompanyStatus
 from models.db import transaction
@@ -21,13 +21,11 @@ from tests.e2e import actions_of, texts_of, wait_until
 
 
 @pytest.fixture(autouse=True)
-def link_tokens(services):
+def link_tokens(services, cheap_hashing):
     """What `bot.app.Services` will register: the LINE client's link-token call."""
-    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
     capabilities.set_link_token_issuer(services.line.issue_link_token)
     yield
     capabilities.set_link_token_issuer(None)
-    passwords.configure(**passwords.DEFAULT_PARAMETERS)
 
 
 @pytest.fixture

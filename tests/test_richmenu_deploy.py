@@ -13,7 +13,6 @@ import requests
 import yaml
 from sqlalchemy import select, update
 
-from models import passwords
 from models.companies import create_company, retire_member, set_company_status
 from models.company import CompanyStatus
 from models.db import transaction
@@ -54,13 +53,6 @@ def current_key(emulator, user_id: str) -> str | None:
 def definitions_data() -> dict:
     with d.DEFINITIONS_FILE.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
-
-
-@pytest.fixture
-def cheap_passwords():
-    passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
-    yield
-    passwords.configure(**passwords.DEFAULT_PARAMETERS)
 
 
 def test_dry_run_plans_and_changes_nothing(services, emulator):
@@ -126,7 +118,7 @@ def test_a_menu_left_without_an_image_gets_it_on_the_next_run(services, emulator
     assert menus_state(emulator)["default"] == half_done
 
 
-def test_existing_users_are_relinked_in_bulk(services, emulator, db, app_clock, cheap_passwords):
+def test_existing_users_are_relinked_in_bulk(services, emulator, db, app_clock, cheap_hashing):
     issued = create_company(
         db, app_clock, name="大量商事", seats=520, contact_email="hr@example.jp", hr_contacts=2
     )
