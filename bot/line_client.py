@@ -267,42 +267,37 @@ class LineClient:
 
     def reply(self, reply_token: str, messages: Sequence[dict[str, Any]]) -> SendResult:
         request = ReplyMessageRequest(replyToken=reply_token, messages=validate_messages(messages))
-        response = self._call(
-            "reply",
-            lambda: _unchecked(MessagingApi.reply_message_with_http_info)(
-                self._api, request, _request_timeout=self.timeout
-            ),
-        )
-        return SendResult(_header(response.headers, REQUEST_ID_HEADER), "reply")
+        return self._send("reply", MessagingApi.reply_message_with_http_info, request)
 
     def push(self, to: str, messages: Sequence[dict[str, Any]], retry_key: str) -> SendResult:
         request = PushMessageRequest(to=to, messages=validate_messages(messages))
-        try:
-            response = self._call(
-                "push",
-                lambda: _unchecked(MessagingApi.push_message_with_http_info)(
-                    self._api, request, x_line_retry_key=retry_key, _request_timeout=self.timeout
-                ),
-            )
-        except _AlreadyAccepted as accepted:
-            return SendResult(accepted.request_id, "push", duplicate=True)
-        return SendResult(_header(response.headers, REQUEST_ID_HEADER), "push")
+        return self._send("push", MessagingApi.push_message_with_http_info, request, retry_key)
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[dict[str, Any]], retry_key: str
     ) -> SendResult:
         check_recipients(to)
         request = MulticastRequest(to=list(to), messages=validate_messages(messages))
+        return self._send("multicast", MessagingApi.multicast_with_http_info, request, retry_key)
+
+    def _send(
+        self,
+        endpoint: str,
+        method: Callable[..., ApiResponse],
+        request: Any,
+        retry_key: str | None = None,
+    ) -> SendResult:
+        """One message send; with a retry key, a 409 for that key means LINE already has it."""
+        kwargs: dict[str, Any] = {"_request_timeout": self.timeout}
+        if retry_key is not None:
+            kwargs["x_line_retry_key"] = retry_key
         try:
             response = self._call(
-                "multicast",
-                lambda: _unchecked(MessagingApi.multicast_with_http_info)(
-                    self._api, request, x_line_retry_key=retry_key, _request_timeout=self.timeout
-                ),
+                endpoint, lambda: _unchecked(method)(self._api, request, **kwargs)
             )
         except _AlreadyAccepted as accepted:
-            return SendResult(accepted.request_id, "multicast", duplicate=True)
-        return SendResult(_header(response.headers, REQUEST_ID_HEADER), "multicast")
+            return SendResult(accepted.request_id, endpoint, duplicate=True)
+        return SendResult(_header(response.headers, REQUEST_ID_HEADER), endpoint)
 
     def profile(self, user_id: str) -> dict[str, Any]:
         response = self._call(
