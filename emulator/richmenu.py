@@ -175,7 +175,10 @@ def unlink_user(user_id: str) -> ResponseReturnValue:
     return jsonify({})
 
 
-def _user_ids(body: dict[str, Any]) -> tuple[list[str], ResponseReturnValue | None]:
+def _user_ids(body: dict[str, Any] | None) -> tuple[list[str], ResponseReturnValue | None]:
+    """The `userIds` of a bulk request, or the error LINE answers (not JSON, bad list)."""
+    if body is None:
+        return [], not_json()
     ids = body.get("userIds")
     if not isinstance(ids, list) or not (1 <= len(ids) <= BULK_LIMIT):
         return [], _problems([f"userIds must list 1-{BULK_LIMIT} user IDs"])
@@ -189,11 +192,10 @@ def _user_ids(body: dict[str, Any]) -> tuple[list[str], ResponseReturnValue | No
 @richmenu_api.post("/v2/bot/richmenu/bulk/link")
 def bulk_link() -> ResponseReturnValue:
     body = json_body()
-    if body is None:
-        return not_json()
     ids, error = _user_ids(body)
     if error is not None:
         return error
+    assert body is not None  # _user_ids answered the error otherwise
     outcome = get_state().link_rich_menu(ids, str(body.get("richMenuId", "")))
     if outcome != "ok":
         return _outcome(outcome)
@@ -202,10 +204,7 @@ def bulk_link() -> ResponseReturnValue:
 
 @richmenu_api.post("/v2/bot/richmenu/bulk/unlink")
 def bulk_unlink() -> ResponseReturnValue:
-    body = json_body()
-    if body is None:
-        return not_json()
-    ids, error = _user_ids(body)
+    ids, error = _user_ids(json_body())
     if error is not None:
         return error
     get_state().unlink_rich_menu(ids)

@@ -203,8 +203,8 @@ def test_aliases(emulator, pages):
     assert call(emulator, "GET", "/v2/bot/richmenu/alias/t-member-points").status_code == 404
 
 
-def test_the_chat_page_sees_and_taps_the_users_menu(emulator, client, pages, received):
-    guest = create(emulator, pages["guest"])
+def create_tabbed_member_menus(emulator, pages) -> tuple[str, str]:
+    """The member's two tab pages, each with its alias: (points menu id, support menu id)."""
     points = create(emulator, pages["member"])
     support = create(emulator, pages["member-2"])
     for alias, menu_id in [("t-member-points", points), ("t-member-support", support)]:
@@ -214,6 +214,12 @@ def test_the_chat_page_sees_and_taps_the_users_menu(emulator, client, pages, rec
             "/v2/bot/richmenu/alias",
             {"richMenuAliasId": alias, "richMenuId": menu_id},
         )
+    return points, support
+
+
+def test_the_chat_page_sees_and_taps_the_users_menu(emulator, client, pages, received):
+    guest = create(emulator, pages["guest"])
+    points, support = create_tabbed_member_menus(emulator, pages)
     user = client.create_user("タブ太郎")["user_id"]
     base = f"{emulator.url}/_emulator/users/{user}/richmenu"
     assert requests.get(base).json()["menu"] is None
@@ -273,15 +279,7 @@ def test_chat_page_draws_the_menu_and_taps_it(emulator, client, pages, received)
 
     from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 
-    points = create(emulator, pages["member"])
-    support = create(emulator, pages["member-2"])
-    for alias, menu_id in [("t-member-points", points), ("t-member-support", support)]:
-        call(
-            emulator,
-            "POST",
-            "/v2/bot/richmenu/alias",
-            {"richMenuAliasId": alias, "richMenuId": menu_id},
-        )
+    points, support = create_tabbed_member_menus(emulator, pages)
     user = client.create_user("画面太郎")["user_id"]
     call(emulator, "POST", f"/v2/bot/user/{user}/richmenu/{points}")
     with sync_playwright() as playwright:
