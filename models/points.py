@@ -555,7 +555,7 @@ class PointsLedger:
         key: str,
         occurred_at: datetime | None = None,
     ) -> Receipt:
-        """Art. 6.1-6.2: pay all or part of a purchase; soonest-expiring lots first.
+        """Art. 6.1: pay all or part of a purchase; soonest-expiring lots first.
 
         mode "points" uses `points`; mode "all" uses all the member's points (up to the price).
         """
