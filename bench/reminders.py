@@ -40,9 +40,7 @@ import io
 import os
 import pstats
 import re
-import select as os_select
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +58,7 @@ from sqlalchemy import Engine, event, func, literal, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import models  # noqa: E402
+from bench._procs import Proc  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery import Deliverer  # noqa: E402
 from bot.line_client import LineClient, RetryPolicy, TokenBucket  # noqa: E402
@@ -346,71 +345,40 @@ def explain(engine: Engine, policy: ReminderPolicy) -> list[str]:
 
 # -- the emulator in its own process -----------------------------------------------------------
 
-EMULATOR_RUNNER = """
-import signal, sys, threading
-from emulator.server import EmulatorServer
-server = EmulatorServer(sys.argv[1], sys.argv[2], host="127.0.0.1", port=0).start()
-print(server.url, flush=True)
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-signal.signal(signal.SIGINT, lambda *_: stop.set())
-def watch():
-    sys.stdin.buffer.read()
-    stop.set()
-threading.Thread(target=watch, daemon=True).start()
-while not stop.wait(0.2):
-    pass
-server.stop()
-"""
+
+def start_emulator(log_path: Path) -> tuple[Proc, str]:
+    """The emulator as bench/webhook.py runs it (bench._procs: gunicorn, keep-alive), its URL."""
+    emulator = Proc(
+        "emulator",
+        [
+            sys.executable,
+            "-m",
+            "bench._procs",
+            "emulator",
+            "--channel-secret",
+            CHANNEL_SECRET,
+            "--access-token",
+            ACCESS_TOKEN,
+        ],
+        log_path=log_path,
+        stdout_pipe=True,
+    )
+    return emulator, emulator.read_line(30)
 
 
-class EmulatorProcess:
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            [sys.executable, "-c", EMULATOR_RUNNER, CHANNEL_SECRET, ACCESS_TOKEN],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            start_new_session=True,
-        )
-        self.url = self._first_line(timeout=30)
+def tree_peak_rss_mb(root_pid: int) -> float | None:
+    """The largest peak RSS among a process and its children (gunicorn serves in a child)."""
+    pids = [root_pid, *_children(root_pid)]
+    peaks = [kb for kb in (_status_kb("VmHWM", pid) for pid in pids) if kb is not None]
+    return max(peaks) / 1024 if peaks else None
 
-    def _first_line(self, timeout: float) -> str:
-        assert self.popen.stdout is not None
-        ready, _, _ = os_select.select([self.popen.stdout], [], [], timeout)
-        line = self.popen.stdout.readline().decode().strip() if ready else ""
-        if not line.startswith("http://127.0.0.1:"):
-            self.stop()
-            raise RuntimeError(f"the emulator did not start; see {self.log_path}")
-        return line
 
-    def peak_rss_mb(self) -> float | None:
-        kb = _status_kb("VmHWM", self.popen.pid)
-        return kb / 1024 if kb is not None else None
-
-    def stop(self) -> None:
-        try:
-            if self.popen.stdin is not None:
-                with contextlib.suppress(OSError):
-                    self.popen.stdin.close()
-            try:
-                self.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, signal.SIGTERM)
-                try:
-                    self.popen.wait(5)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(self.popen.pid, signal.SIGKILL)
-                    self.popen.wait(5)
-        finally:
-            if self.popen.stdout is not None:
-                self.popen.stdout.close()
-            self._log.close()
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -548,17 +516,17 @@ def run_bench(args: argparse.Namespace, url: str) -> int:
     )
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
-    emulator = EmulatorProcess(log_dir / "emulator.log")
+    emulator, emulator_url = start_emulator(log_dir / "emulator.log")
     try:
         settings = Settings(
             channel_secret=CHANNEL_SECRET,
             channel_access_token=ACCESS_TOKEN,
             database_url=url,
-            line_api_base_url=emulator.url,
+            line_api_base_url=emulator_url,
             line_rate_limit_per_second=args.rate,
         )
         runtime = build_runtime(settings, engine=engine, clock=FixedClock(AS_OF))
-        control = EmulatorClient(emulator.url)
+        control = EmulatorClient(emulator_url)
         line = LineClient(settings, limiter=TokenBucket(args.rate))
         deliverer = Deliverer(runtime, line)
 
@@ -610,7 +578,7 @@ def run_bench(args: argparse.Namespace, url: str) -> int:
             control.reset()
             control.set_quota(quota)
             measure_send(args, phase, quota, runtime, line, deliverer, policy, counter, control)
-        emulator_peak = emulator.peak_rss_mb()
+        emulator_peak = tree_peak_rss_mb(emulator.pid)
         if emulator_peak is not None:
             print(f"emulator process peak RSS {emulator_peak:.0f} MB (not ours)")
     finally:

@@ -51,6 +51,7 @@ if str(ROOT) not in sys.path:
 
 from bench._procs import (  # noqa: E402
     Proc,
+    command_cpu_seconds,
     free_port,
     self_cpu_seconds,
     tree_cpu_seconds,
@@ -521,8 +522,9 @@ def run_bot(
         tokens = issue_tokens(emulator_url, run_users)
         events = build_events(spec.name[:2].upper(), run_users, tokens, args.text, args.rate)
         cpu_before = (
-            sum(tree_cpu_seconds(p.pid) for p in processes),
+            [tree_cpu_seconds(p.pid) for p in processes],
             tree_cpu_seconds(emulator.pid),
+            command_cpu_seconds("postgres"),
         )
         self_before = self_cpu_seconds()
         print(
@@ -533,11 +535,15 @@ def run_bot(
         window = send_load(port, events, args.rate, args.senders, stop)
         timeout = max(60.0, args.events / args.rate * 4)
         answers = wait_for_answers(client, events, timeout=timeout, idle=args.idle, stop=stop)
-        cpu = {
-            spec.name: sum(tree_cpu_seconds(p.pid) for p in processes) - cpu_before[0],
-            "emulator": tree_cpu_seconds(emulator.pid) - cpu_before[1],
-            "load generator": self_cpu_seconds() - self_before,
-        }
+        ours = [tree_cpu_seconds(p.pid) - b for p, b in zip(processes, cpu_before[0], strict=True)]
+        cpu = {spec.name: sum(ours)}
+        if len(processes) > 1:
+            cpu["of which web"] = ours[0]
+        cpu["emulator"] = tree_cpu_seconds(emulator.pid) - cpu_before[1]
+        cpu["load generator"] = self_cpu_seconds() - self_before
+        postgres = command_cpu_seconds("postgres") - cpu_before[2]
+        if postgres > 0:
+            cpu["postgres (whole server)"] = postgres
         if stop.is_set():
             raise KeyboardInterrupt
         return summarize(spec.name, args.rate, events, answers, window, cpu, command)

@@ -13,14 +13,20 @@ from bot.dispatch import Context, Input, Router
 from bot.messages import Message, text
 from handlers import texts
 from models.conversation import ConversationStore
+from models.db import keep_loaded
 from models.events import LineChat, WebhookEvent
 from models.line_user import LineUser
 from models.timeutil import Clock
 
 
+_NEW_LINE_USERS = "line_users_not_found"  # session.info: prefetched ids with no row yet
+
+
 def get_or_create_line_user(session: Session, line_user_id: str, clock: Clock) -> LineUser:
-    user = session.get(LineUser, line_user_id)
+    not_found = session.info.get(_NEW_LINE_USERS, set())
+    user = None if line_user_id in not_found else session.get(LineUser, line_user_id)
     if user is None:
+        not_found.discard(line_user_id)
         user = LineUser(
             line_user_id=line_user_id,
             first_seen_at=clock.now(),
@@ -39,11 +45,13 @@ def prefetch(session: Session, events: Sequence[WebhookEvent]) -> None:
     user_ids = {event.line_user_id for event in events if event.line_user_id}
     if not user_ids:
         return
-    session.scalars(
+    users = session.scalars(
         select(LineUser)
         .where(LineUser.line_user_id.in_(user_ids))
         .options(selectinload(LineUser.member))
     ).all()
+    keep_loaded(session, users)  # where session.get finds them
+    session.info[_NEW_LINE_USERS] = user_ids - {user.line_user_id for user in users}
     ConversationStore.prefetch(session, user_ids)
 
 

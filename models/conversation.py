@@ -10,6 +10,7 @@ from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
+from models.db import keep_loaded
 from models.timeutil import Clock
 
 DEFAULT_TIMEOUT = timedelta(minutes=30)
@@ -46,8 +47,10 @@ class ConversationStore:
         them without a query until `start()` creates one.
         """
         ids = set(line_user_ids)
-        found = session.scalars(select(Conversation).where(Conversation.line_user_id.in_(ids)))
-        # Those found stay in the identity map, where session.get finds them.
+        found = session.scalars(
+            select(Conversation).where(Conversation.line_user_id.in_(ids))
+        ).all()
+        keep_loaded(session, found)  # where session.get finds them
         session.info[_NONE_OPEN] = ids - {conversation.line_user_id for conversation in found}
 
     def current(self) -> Conversation | None:

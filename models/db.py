@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -96,6 +96,15 @@ def read_only(engine: Engine) -> Iterator[Connection]:
         if engine.dialect.name == "sqlite":
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
+
+
+def keep_loaded(session: Session, objects: Iterable[object]) -> None:
+    """Keep objects loaded ahead of use in `session` until it closes.
+
+    The identity map holds its objects weakly: a prefetched row nobody references is dropped at
+    once, and the `session.get` meant to find it queries again.
+    """
+    session.info.setdefault("kept_loaded", []).extend(objects)
 
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:

@@ -237,3 +237,62 @@ def test_multicast_keeps_under_lines_own_lower_limit(configured, multicast):
     client = LineClient(settings)
     assert client.limiter.rate == configured
     assert client.endpoint_limiters["multicast"].rate == multicast  # LINE: 200 requests/s
+
+
+def test_a_batch_reads_its_line_users_and_conversations_once(
+    session_factory, engine, dbview, clock
+):
+    from sqlalchemy import event as sa_event
+
+    from bot.config import Settings
+    from bot.dispatch import Router
+    from bot.processing import EventProcessor
+    from bot.runtime import Runtime
+    from models.line_user import LineUser
+
+    router = Router()
+    seen: dict[str, str] = {}
+
+    @router.conversation("demo")
+    def in_conversation(ctx, user_input):
+        seen[ctx.line_user_id] = "conversation"
+        return []
+
+    @router.fallback
+    def answer(ctx, user_input):
+        seen[ctx.line_user_id] = "fallback"
+        return []
+
+    known = [f"U{i:032d}" for i in range(4)]
+    new = [f"U{i:032d}" for i in range(4, 8)]
+    with transaction(session_factory) as session:
+        for user in known:
+            session.add(
+                LineUser(line_user_id=user, first_seen_at=clock.now(), blocked=False, language="ja")
+            )
+        session.flush()
+        runtime = Runtime(
+            Settings(channel_secret="s", channel_access_token="t"), engine, session_factory, clock
+        )
+        from models.conversation import ConversationStore
+
+        ConversationStore(session, known[0], clock).start("demo", "step")
+        record_events(session, [text_event("hi", user) for user in known + new], clock.now())
+
+    statements: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.lower().split()))
+
+    processor = EventProcessor(runtime, router, deliverer=None, batch_size=10)  # type: ignore[arg-type]
+    sa_event.listen(engine, "before_cursor_execute", remember)
+    try:
+        assert processor.run_once() == 8
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", remember)
+    reads = [s for s in statements if s.startswith("select")]
+    assert sum("from line_users" in s for s in reads) == 1, reads
+    assert sum("from conversations" in s for s in reads) == 1, reads
+    assert seen == {user: "conversation" if user == known[0] else "fallback" for user in known + new}
+    first_seen = dbview.scalars(select(LineUser.line_user_id).order_by(LineUser.line_user_id))
+    assert first_seen.all() == known + new
