@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from bot.line_client import InvalidReplyToken, LineApiError, LineClient, SendResult
 from bot.runtime import Runtime
@@ -139,12 +139,12 @@ class Deliverer:
         return _Outcome(item, result, error, ambiguous)
 
     def _record(self, outcomes: Sequence[_Outcome]) -> list[str]:
-        """Write each attempt's outcome (ORM bulk UPDATE by primary key); returns the statuses."""
+        """Write each attempt's outcome (UPDATE by primary key); returns the statuses."""
         now = self.runtime.clock.now()
         updates: list[dict[str, Any]] = []
         for outcome in outcomes:
             item, result, error = outcome.item, outcome.result, outcome.error
-            values: dict[str, Any] = {"id": item.id, "reply_ambiguous": outcome.ambiguous}
+            values: dict[str, Any] = {"_id": item.id, "reply_ambiguous": outcome.ambiguous}
             if result is not None:
                 values.update(
                     status=OutboxStatus.SENT.value,
@@ -175,11 +175,15 @@ class Deliverer:
                 )
             updates.append(values)
         with transaction(self.runtime.session_factory) as session:
-            # Rows with the same keys go in one executemany each.
+            # Rows with the same keys go in one Core executemany each (SET from those keys).
             for keys in {tuple(values) for values in updates}:
                 batch = [values for values in updates if tuple(values) == keys]
-                session.execute(update(OutgoingMessage), batch)
+                session.connection().execute(_UPDATE_BY_ID, batch)
         return [values["status"] for values in updates]
+
+
+_outbox = OutgoingMessage.__table__
+_UPDATE_BY_ID = update(_outbox).where(_outbox.c.id == bindparam("_id"))
 
 
 @dataclass(frozen=True)

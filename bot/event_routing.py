@@ -18,7 +18,6 @@ from models.events import LineChat, WebhookEvent
 from models.line_user import LineUser
 from models.timeutil import Clock
 
-
 _NEW_LINE_USERS = "line_users_not_found"  # session.info: prefetched ids with no row yet
 
 

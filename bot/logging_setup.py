@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 _configured = False
 
@@ -34,12 +34,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str | None = None) -> None:
+def configure_logging(level: str | None = None, stream: TextIO | None = None) -> None:
     global _configured
     if _configured:
         return
     _configured = True
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("benesapo")
     logger.addHandler(handler)

@@ -65,6 +65,7 @@ class EventProcessor:
         self.deliverer = deliverer
         self.batch_size = max(1, batch_size)
         self._solo_rounds = 0  # after a rolled-back batch: this many events one at a time
+        self._backlog = False  # the last batch was full
 
     @property
     def max_attempts(self) -> int:
@@ -73,8 +74,10 @@ class EventProcessor:
     def run_once(self) -> int:
         """Claim and process a batch of due events; returns how many (0: nothing to do)."""
         clock = self.runtime.clock
-        if not has_due_events(self.runtime.engine, clock.now()):
-            return 0  # a lock-free look first: idle workers take no write lock
+        # A lock-free look first, so idle workers take no write lock; skipped while the last
+        # batch came back full (there is a backlog: the look would only cost a round trip).
+        if not self._backlog and not has_due_events(self.runtime.engine, clock.now()):
+            return 0
         limit = self.batch_size
         if self._solo_rounds > 0:
             self._solo_rounds -= 1
@@ -85,6 +88,7 @@ class EventProcessor:
         try:
             with transaction(self.runtime.session_factory) as session:
                 events = claim_next_events(session, clock.now(), limit=limit)
+                self._backlog = len(events) == limit
                 prefetch(session, events)
                 done = []
                 for event in events:

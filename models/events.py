@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    any_,
     bindparam,
     exists,
     func,
@@ -236,10 +237,17 @@ def _claim_statement(postgres: bool, limit: int) -> Any:
     """UPDATE … RETURNING of the heads among the candidate ids (`ids`), built once."""
     if (postgres, limit) not in _CLAIM_STATEMENTS:
         earlier = aliased(WebhookEvent)
+        # PostgreSQL: one array parameter, so the SQL text is the same for any number of ids
+        # (psycopg caches its conversion and prepares it; 100 placeholders it would not).
+        among_ids = (
+            WebhookEvent.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+            if postgres
+            else WebhookEvent.id.in_(bindparam("ids", expanding=True))
+        )
         heads = (
             select(WebhookEvent.id)
             .where(
-                WebhookEvent.id.in_(bindparam("ids", expanding=True)),
+                among_ids,
                 WebhookEvent.status == _PENDING,
                 ~exists().where(
                     earlier.user_key == WebhookEvent.user_key,
@@ -267,25 +275,32 @@ def _claim_statement(postgres: bool, limit: int) -> Any:
 
 
 def mark_done(session: Session, done: Sequence[tuple[int, str]], now: datetime) -> None:
-    """Mark processed events done, (id, handler) each, in one executemany.
+    """Mark processed events done, (id, handler) each, in one Core executemany.
 
     The claimed ORM objects are left untouched while the handlers run, so the session's
     autoflush never writes them one by one between two handlers.
     """
     if done:
-        session.execute(
-            update(WebhookEvent),
+        session.connection().execute(
+            _MARK_DONE,
             [
-                {
-                    "id": event_id,
-                    "status": EventStatus.DONE.value,
-                    "processed_at": now,
-                    "handler": handler[:64],
-                    "last_error": None,
-                }
+                {"_id": event_id, "handler": handler[:64], "processed_at": now}
                 for event_id, handler in done
             ],
         )
+
+
+_events_table = WebhookEvent.__table__
+_MARK_DONE = (
+    update(_events_table)
+    .where(_events_table.c.id == bindparam("_id"))
+    .values(
+        status=EventStatus.DONE.value,
+        processed_at=bindparam("processed_at"),
+        handler=bindparam("handler"),
+        last_error=None,
+    )
+)
 
 
 def backlog_size(session: Session) -> int:
@@ -358,20 +373,21 @@ def queue_claimed(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str,
     queued; returns {dedupe_key: id} of the rows inserted, which the caller sends after commit."""
     if not rows:
         return {}
-    stmt = _queue_statement(is_postgres(session))
-    return {key: row_id for row_id, key in session.execute(stmt, list(rows))}
+    stmt = _queue_statement(is_postgres(session))  # Core: no ORM bulk-insert machinery
+    return {key: row_id for row_id, key in session.connection().execute(stmt, list(rows))}
 
 
 _QUEUE_STATEMENTS: dict[bool, Any] = {}
+_outbox_table = OutgoingMessage.__table__
 
 
 def _queue_statement(postgres: bool) -> Any:
     if postgres not in _QUEUE_STATEMENTS:
         dialect = postgresql if postgres else sqlite
         _QUEUE_STATEMENTS[postgres] = (
-            dialect.insert(OutgoingMessage)
+            dialect.insert(_outbox_table)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(OutgoingMessage.id, OutgoingMessage.dedupe_key)
+            .returning(_outbox_table.c.id, _outbox_table.c.dedupe_key)
         )
     return _QUEUE_STATEMENTS[postgres]
 

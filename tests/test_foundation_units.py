@@ -73,6 +73,21 @@ def test_messages_line_would_refuse_fail_here(messages, problem):
         validate_messages(messages)
 
 
+def test_checked_messages_remembers_only_what_passed():
+    from datetime import date
+
+    from bot.line_client import checked_messages
+
+    good = [text("ok", quick=[message_action("はい")])]
+    assert checked_messages(good) == good
+    assert checked_messages(tuple(good)) == good  # the second time from memory, same answer
+    for _ in range(2):  # a refused message is refused every time, never remembered as good
+        with pytest.raises(MessageLimitError, match="text"):
+            checked_messages([text("あ" * 5001)])
+    with pytest.raises(MessageLimitError, match="valid LINE message"):
+        checked_messages([{"type": "text", "text": date(2026, 1, 1)}])
+
+
 def test_messages_within_limits_pass_sdk_validation():
     parsed = validate_messages(
         [
@@ -293,6 +308,8 @@ def test_a_batch_reads_its_line_users_and_conversations_once(
     reads = [s for s in statements if s.startswith("select")]
     assert sum("from line_users" in s for s in reads) == 1, reads
     assert sum("from conversations" in s for s in reads) == 1, reads
-    assert seen == {user: "conversation" if user == known[0] else "fallback" for user in known + new}
+    assert seen == {
+        user: "conversation" if user == known[0] else "fallback" for user in known + new
+    }
     first_seen = dbview.scalars(select(LineUser.line_user_id).order_by(LineUser.line_user_id))
     assert first_seen.all() == known + new

@@ -1,0 +1,137 @@
+"""Processing bench: CPU per event of the worker side alone, drained from a recorded backlog.
+
+    .venv/bin/python bench/processing.py --database-url postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python bench/processing.py --events 2000 --rounds 5
+
+bench/webhook.py measures the whole path under load, where everything shares the machine and
+one process's CPU moves with the others'. This one isolates the worker: each round records
+`--events` text-message events (spread over `--users` users, each with a reply token the
+emulator issued) straight into the database, then drains them in this process, one thread,
+with the real router, LINE client and emulator (its own process, over HTTP). It prints per
+round: events/s, this process's CPU ms per event, the emulator's and PostgreSQL's, and the
+replies the emulator recorded. It asserts nothing. The tables are dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._procs import Proc, command_cpu_seconds, self_cpu_seconds, tree_cpu_seconds  # noqa: E402
+from bench.webhook import (  # noqa: E402
+    ACCESS_TOKEN,
+    CHANNEL_SECRET,
+    REPLY_PATH,
+    _base_env,
+    build_events,
+    issue_tokens,
+)
+from emulator.client import EmulatorClient  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    import json
+
+    from bot.app import Services
+    from bot.config import Settings
+    from bot.logging_setup import configure_logging
+    from bot.runtime import build_runtime
+    from models import Base
+    from models.db import transaction
+    from models.events import record_events
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--text", default="使い方")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-processing-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    log = open(workdir / "worker.log", "w")  # noqa: SIM115 - the process's log, to its end
+    configure_logging(stream=log)  # as `benesapo worker` logs: one JSON line per event and call
+    emulator = Proc(
+        "emulator",
+        [
+            sys.executable,
+            "-m",
+            "bench._procs",
+            "emulator",
+            "--channel-secret",
+            CHANNEL_SECRET,
+            "--access-token",
+            ACCESS_TOKEN,
+        ],
+        env=_base_env(),
+        log_path=workdir / "emulator.log",
+        stdout_pipe=True,
+    )
+    try:
+        emulator_url = emulator.read_line(30)
+        client = EmulatorClient(emulator_url)
+        client.set_webhook_url(None)
+        users = [client.create_user(f"bench{i:04d}")["user_id"] for i in range(args.users)]
+        settings = Settings(
+            channel_secret=CHANNEL_SECRET,
+            channel_access_token=ACCESS_TOKEN,
+            database_url=url,
+            line_api_base_url=emulator_url,
+        )
+        runtime = build_runtime(settings)
+        Base.metadata.drop_all(runtime.engine)
+        Base.metadata.create_all(runtime.engine)
+        services = Services(runtime)
+        print(f"database {runtime.engine.url}; emulator {emulator_url}; logs in {workdir}")
+        print(" round  events  events/s  ours ms/ev  emulator ms/ev  postgres ms/ev  replies")
+        ours: list[float] = []
+        for round_no in range(args.rounds):
+            client.reset()
+            run_users = [users[i % len(users)] for i in range(args.events)]
+            tokens = issue_tokens(emulator_url, run_users)
+            events = build_events(f"P{round_no}", run_users, tokens, args.text, 1000.0)
+            with transaction(runtime.session_factory) as session:
+                record_events(
+                    session,
+                    [json.loads(e.body)["events"][0] for e in events],
+                    runtime.clock.now(),
+                )
+            before = (
+                self_cpu_seconds(),
+                tree_cpu_seconds(emulator.pid),
+                command_cpu_seconds("postgres"),
+            )
+            started = time.perf_counter()
+            done = services.processor.run_until_idle(max_events=10 * args.events)
+            wall = time.perf_counter() - started
+            cpu = (
+                self_cpu_seconds() - before[0],
+                tree_cpu_seconds(emulator.pid) - before[1],
+                command_cpu_seconds("postgres") - before[2],
+            )
+            replies = len(client.calls(REPLY_PATH))
+            per = [c / max(1, done) * 1000 for c in cpu]
+            ours.append(per[0])
+            print(
+                f"{round_no + 1:>6}  {done:>6}  {done / wall:>8.0f}  {per[0]:>10.2f}  "
+                f"{per[1]:>14.2f}  {per[2]:>14.2f}  {replies:>7}"
+            )
+        if len(ours) > 1:
+            print(f"ours ms/event: median {statistics.median(ours):.2f}, min {min(ours):.2f}")
+        runtime.engine.dispose()
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
