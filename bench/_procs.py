@@ -6,7 +6,8 @@ runs the LINE emulator on a free 127.0.0.1 port in its own process (served by gu
 keep-alive), prints its URL on the first line of stdout once it listens, and adds one
 bench-only endpoint, `POST /_bench/reply-tokens {"user_ids": [...]}` -> `{"tokens": [...]}`,
 which issues one reply token per entry with the emulator's own
-`EmulatorState.issue_reply_token` (what the emulator does when it delivers a webhook itself). The process ends on SIGTERM/SIGINT or when its stdin closes.
+`EmulatorState.issue_reply_token` (what the emulator does when it delivers a webhook itself).
+The process ends on SIGTERM/SIGINT or when its stdin closes.
 """
 
 from __future__ import annotations
@@ -175,6 +176,42 @@ def command_cpu_seconds(command: str) -> float:
         if found is not None:
             total += found[1]
     return total
+
+
+def reference_ms(rounds: int = 3) -> str:
+    """How fast this machine is right now: the fastest of `rounds` runs of two fixed workloads,
+    pure Python (JSON) and I/O (2,000 round trips to a thread over a socket pair: system
+    calls, thread wake-ups, the GIL), in ms, lower is faster. Shared machines drift, the I/O
+    side most (the same code has measured 40% apart within an hour): a figure is only
+    comparable with one taken at a similar reference."""
+    import json
+
+    doc = {"events": [{"type": "message", "text": "使い方", "n": n} for n in range(50)]}
+    near, far = socket.socketpair()
+
+    def echo() -> None:
+        while data := far.recv(64):
+            far.sendall(data)
+
+    echoing = threading.Thread(target=echo, daemon=True)
+    echoing.start()
+    best_python = best_io = float("inf")
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(300):
+                json.loads(json.dumps(doc, ensure_ascii=False))
+            best_python = min(best_python, time.perf_counter() - started)
+            started = time.perf_counter()
+            for _ in range(2000):
+                near.sendall(b"x" * 32)
+                near.recv(64)
+            best_io = min(best_io, time.perf_counter() - started)
+    finally:
+        near.close()
+        echoing.join(5)
+        far.close()
+    return f"python {best_python * 1000:.0f} ms, io {best_io * 1000:.0f} ms"
 
 
 def self_cpu_seconds() -> float:

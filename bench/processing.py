@@ -6,10 +6,12 @@
 bench/webhook.py measures the whole path under load, where everything shares the machine and
 one process's CPU moves with the others'. This one isolates the worker: each round records
 `--events` text-message events (spread over `--users` users, each with a reply token the
-emulator issued) straight into the database, then drains them in this process, one thread,
-with the real router, LINE client and emulator (its own process, over HTTP). It prints per
-round: events/s, this process's CPU ms per event, the emulator's and PostgreSQL's, and the
-replies the emulator recorded. It asserts nothing. The tables are dropped and created again.
+emulator issued) straight into the database, then drains them in this process, one thread, with
+the real router, LINE client and emulator (its own process, over HTTP). It prints per round:
+events/s, this process's CPU ms per event, the emulator's and PostgreSQL's, the replies the
+emulator recorded, and the machine reference (bench._procs.reference_ms: the machine's speed
+drifts; compare rounds taken at similar references). It asserts nothing. The schema is migrated
+to head if it is not; run tags are unique per run, so a database can be reused.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._procs import Proc, command_cpu_seconds, self_cpu_seconds, tree_cpu_seconds  # noqa: E402
+from bench._procs import (  # noqa: E402
+    Proc,
+    command_cpu_seconds,
+    reference_ms,
+    self_cpu_seconds,
+    tree_cpu_seconds,
+)
 from bench.webhook import (  # noqa: E402
     ACCESS_TOKEN,
     CHANNEL_SECRET,
@@ -43,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import Services
     from bot.config import Settings
     from bot.logging_setup import configure_logging
+    from bot.migrate import upgrade_database
     from bot.runtime import build_runtime
-    from models import Base
     from models.db import transaction
     from models.events import record_events
 
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", default="使い方")
     args = parser.parse_args(argv)
 
+    run = f"{int(time.time()):x}"  # unique webhookEventIds per run
     workdir = Path(tempfile.mkdtemp(prefix="bench-processing-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     log = open(workdir / "worker.log", "w")  # noqa: SIM115 - the process's log, to its end
@@ -88,23 +97,26 @@ def main(argv: list[str] | None = None) -> int:
             line_api_base_url=emulator_url,
         )
         runtime = build_runtime(settings)
-        Base.metadata.drop_all(runtime.engine)
-        Base.metadata.create_all(runtime.engine)
+        upgrade_database(runtime.engine)
         services = Services(runtime)
         print(f"database {runtime.engine.url}; emulator {emulator_url}; logs in {workdir}")
-        print(" round  events  events/s  ours ms/ev  emulator ms/ev  postgres ms/ev  replies")
+        print(
+            " round  events  events/s  ours ms/ev  emulator ms/ev  postgres ms/ev  replies"
+            "  machine reference"
+        )
         ours: list[float] = []
         for round_no in range(args.rounds):
             client.reset()
             run_users = [users[i % len(users)] for i in range(args.events)]
             tokens = issue_tokens(emulator_url, run_users)
-            events = build_events(f"P{round_no}", run_users, tokens, args.text, 1000.0)
+            events = build_events(f"P{run}{round_no}", run_users, tokens, args.text, 1000.0)
             with transaction(runtime.session_factory) as session:
                 record_events(
                     session,
                     [json.loads(e.body)["events"][0] for e in events],
                     runtime.clock.now(),
                 )
+            reference = reference_ms()
             before = (
                 self_cpu_seconds(),
                 tree_cpu_seconds(emulator.pid),
@@ -123,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             ours.append(per[0])
             print(
                 f"{round_no + 1:>6}  {done:>6}  {done / wall:>8.0f}  {per[0]:>10.2f}  "
-                f"{per[1]:>14.2f}  {per[2]:>14.2f}  {replies:>7}"
+                f"{per[1]:>14.2f}  {per[2]:>14.2f}  {replies:>7}  {reference}"
             )
         if len(ours) > 1:
             print(f"ours ms/event: median {statistics.median(ours):.2f}, min {min(ours):.2f}")

@@ -16,7 +16,11 @@ time whatever the answers to earlier ones). It prints, per bot:
   push that replaces it) for that event — both are this machine's wall clock;
 - replies/s: events answered per second, from the first send to the last answer;
 - errors: requests not answered 200, events never answered, and Messaging API calls the
-  emulator refused.
+  emulator refused;
+- CPU seconds per process (ours split into web and worker, the emulator, this load generator,
+  the whole PostgreSQL server), and a machine reference taken just before sending (a fixed
+  pure-Python workload: this shared machine's speed drifts, so compare runs taken at similar
+  references).
 
 Every event carries a reply token the emulator itself issued just before the run (through the
 bench-only endpoint that bench/_procs.py adds to the emulator it runs), so both bots can reply;
@@ -53,6 +57,7 @@ from bench._procs import (  # noqa: E402
     Proc,
     command_cpu_seconds,
     free_port,
+    reference_ms,
     self_cpu_seconds,
     tree_cpu_seconds,
     wait_until,
@@ -307,6 +312,7 @@ class Result:
     max_lag_ms: float
     cpu: dict[str, float]
     command: str
+    reference: str = "-"  # bench._procs.reference_ms just before sending
 
 
 def summarize(
@@ -402,7 +408,8 @@ def print_table(results: list[Result]) -> None:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
         print(
             f"{r.bot}: answered via reply {r.via_reply}, via push {r.via_push}; "
-            f"sender max lag {r.max_lag_ms:.0f} ms; CPU s: {cpu}"
+            f"sender max lag {r.max_lag_ms:.0f} ms; CPU s: {cpu}; "
+            f"machine reference {r.reference} (lower: faster)"
         )
         if r.error_detail:
             print(f"{r.bot}: errors: {json.dumps(r.error_detail, ensure_ascii=False)}")
@@ -526,6 +533,7 @@ def run_bot(
             tree_cpu_seconds(emulator.pid),
             command_cpu_seconds("postgres"),
         )
+        reference = reference_ms()
         self_before = self_cpu_seconds()
         print(
             f"[{spec.name}] sending {args.events} events at {args.rate:g}/s "
@@ -546,7 +554,9 @@ def run_bot(
             cpu["postgres (whole server)"] = postgres
         if stop.is_set():
             raise KeyboardInterrupt
-        return summarize(spec.name, args.rate, events, answers, window, cpu, command)
+        result = summarize(spec.name, args.rate, events, answers, window, cpu, command)
+        result.reference = reference
+        return result
     finally:
         for process in processes:
             process.stop()
@@ -564,14 +574,14 @@ def _base_env() -> dict[str, str]:
 def prepare_database(url: str | None, workdir: Path) -> str:
     from sqlalchemy import func, select
 
-    from models import Base
+    from bot.migrate import upgrade_database
     from models.db import make_engine
     from models.events import OPEN_STATUSES, WebhookEvent
 
     url = url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     engine = make_engine(url)
     try:
-        Base.metadata.create_all(engine)
+        upgrade_database(engine)  # as `benesapo db upgrade` does (with the NOTIFY trigger)
         with engine.connect() as conn:
             backlog = conn.scalar(
                 select(func.count())

@@ -10,11 +10,14 @@ from flask import Blueprint, current_app, jsonify, request
 from linebot.v3.webhook import SignatureValidator
 
 from bot import metrics
-from models.db import transaction
+from models.db import write_connection
 from models.events import record_events
 
 logger = logging.getLogger("benesapo.webhook")
 bp = Blueprint("webhook", __name__)
+
+
+_OK = b'{"status": "ok"}\n'  # the acknowledgement, built once
 
 
 class BadWebhook(ValueError):
@@ -52,7 +55,10 @@ def _error(status: int, message: str):  # type: ignore[no-untyped-def]
     return jsonify({"error": message}), status
 
 
-@bp.post("/callback")
+WEBHOOK_PATH = "/callback"
+
+
+@bp.post(WEBHOOK_PATH)
 def callback():  # type: ignore[no-untyped-def]
     from bot.app import get_runtime, get_worker_pool
 
@@ -73,8 +79,8 @@ def callback():  # type: ignore[no-untyped-def]
         logger.warning(json.dumps({"event": "webhook_rejected", "reason": str(exc)}))
         return _error(400, str(exc))
     if events:
-        with transaction(runtime.session_factory) as session:
-            new = record_events(session, events, runtime.clock.now())
+        with write_connection(runtime.engine) as conn:
+            new = record_events(conn, events, runtime.clock.now())
         by_id = {e["webhookEventId"]: e["type"] for e in events}
         for event_id in new:
             metrics.EVENTS_RECEIVED.labels(by_id[event_id]).inc()
@@ -84,4 +90,4 @@ def callback():  # type: ignore[no-untyped-def]
         pool = get_worker_pool(current_app)
         if pool is not None and new:
             pool.notify(len(new))
-    return jsonify({"status": "ok"}), 200
+    return current_app.response_class(_OK, mimetype="application/json")

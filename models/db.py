@@ -72,10 +72,9 @@ _sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictiona
 _locks_guard = threading.Lock()
 
 
-def _write_lock(factory: sessionmaker[Session]) -> AbstractContextManager[object]:
+def _write_lock(engine: object) -> AbstractContextManager[object]:
     """SQLite has one writer: threads of one process queue on a fair lock instead of
     busy-sleeping in SQLite's backoff (which starves some of them for seconds)."""
-    engine = factory.kw.get("bind")
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
         return nullcontext()
     with _locks_guard:
@@ -85,8 +84,15 @@ def _write_lock(factory: sessionmaker[Session]) -> AbstractContextManager[object
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error."""
-    with _write_lock(factory), factory() as session, session.begin():
+    with _write_lock(factory.kw.get("bind")), factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """`transaction` without the ORM session, for a Core statement on a hot path."""
+    with _write_lock(engine), engine.begin() as conn:
+        yield conn
 
 
 @contextmanager

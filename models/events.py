@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from models.base import Base
@@ -142,7 +142,9 @@ def _source_keys(event: dict[str, Any]) -> tuple[str, str, str | None]:
     return kind, str(key), user_id
 
 
-def record_events(session: Session, events: Sequence[dict[str, Any]], now: datetime) -> list[str]:
+def record_events(
+    db: Session | Connection, events: Sequence[dict[str, Any]], now: datetime
+) -> list[str]:
     """Insert events not seen before; return the webhookEventIds that were new.
 
     INSERT … ON CONFLICT DO NOTHING makes this safe against concurrent redeliveries.
@@ -169,7 +171,8 @@ def record_events(session: Session, events: Sequence[dict[str, Any]], now: datet
     if not rows:
         return []
     # Core, not the ORM's bulk insert: this is the acknowledgement's critical path.
-    result = session.connection().execute(_record_statement(is_postgres(session)), rows)
+    conn = db.connection() if isinstance(db, Session) else db
+    result = conn.execute(_record_statement(conn.dialect.name == "postgresql"), rows)
     return list(result.scalars())
 
 

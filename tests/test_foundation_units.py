@@ -313,3 +313,25 @@ def test_a_batch_reads_its_line_users_and_conversations_once(
     }
     first_seen = dbview.scalars(select(LineUser.line_user_id).order_by(LineUser.line_user_id))
     assert first_seen.all() == known + new
+
+
+@pytest.mark.postgres_only
+def test_a_listening_worker_is_woken_by_new_events_not_by_redeliveries(
+    engine, session_factory, db, clock
+):
+    from bot.wakeups import NewEventListener
+
+    wakes = threading.Semaphore(0)
+    listener = NewEventListener(engine, wakes.release, check_every=0.05).start()
+    try:
+        assert listener.listening.wait(10)
+        assert wakes.acquire(timeout=5)  # the wake-up it gives itself on (re)connecting
+        event = text_event("hi")
+        with transaction(session_factory) as session:
+            record_events(session, [event], clock.now())
+        assert wakes.acquire(timeout=5)
+        with transaction(session_factory) as session:  # LINE redelivers: nothing new
+            assert record_events(session, [event], clock.now()) == []
+        assert not wakes.acquire(timeout=0.5)
+    finally:
+        listener.stop()

@@ -58,7 +58,7 @@ def worker(lazy, threads, nice) -> None:  # type: ignore[no-untyped-def]
     runtime = lazy.get()
     services = Services(runtime)
     count = threads or max(1, runtime.settings.webhook_workers)
-    services.start_workers(count)
+    services.start_workers(count, listen=True)
     click.echo(f"worker: {count} threads processing events; Ctrl-C to stop")
     _wait_for_signal()
     services.stop_workers()
