@@ -48,13 +48,15 @@ from emulator.client import EmulatorClient  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     import json
 
+    from sqlalchemy import func, select
+
     from bot.app import Services
     from bot.config import Settings
     from bot.logging_setup import configure_logging
     from bot.migrate import upgrade_database
     from bot.runtime import build_runtime
     from models.db import transaction
-    from models.events import record_events
+    from models.events import OPEN_STATUSES, WebhookEvent, record_events
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
@@ -98,6 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         runtime = build_runtime(settings)
         upgrade_database(runtime.engine)
+        with runtime.engine.connect() as conn:
+            backlog = conn.scalar(
+                select(func.count())
+                .select_from(WebhookEvent)
+                .where(WebhookEvent.status.in_(OPEN_STATUSES))
+            )
+        if backlog:
+            raise SystemExit(
+                f"the database holds {backlog} open events from elsewhere (draining them would "
+                "be measured too): use a fresh database"
+            )
         services = Services(runtime)
         print(f"database {runtime.engine.url}; emulator {emulator_url}; logs in {workdir}")
         print(

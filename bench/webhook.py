@@ -313,6 +313,7 @@ class Result:
     cpu: dict[str, float]
     command: str
     reference: str = "-"  # bench._procs.reference_ms just before sending
+    out_of_order: int = 0  # answers that reached a user before the answer to an earlier event
 
 
 def summarize(
@@ -341,6 +342,13 @@ def summarize(
     for key, count in answers.refused_detail.items():
         detail[f"LINE {key}"] = count
     ack = [e.ack for e in ok]
+    last_answer_to: dict[str, float] = {}
+    out_of_order = 0
+    for event in sorted(answered, key=lambda e: e.index):
+        previous = last_answer_to.get(event.user_id, -math.inf)
+        if event.delivered_at < previous:  # type: ignore[operator]
+            out_of_order += 1
+        last_answer_to[event.user_id] = max(previous, event.delivered_at)  # type: ignore[type-var]
     return Result(
         bot=bot,
         rate=rate,
@@ -361,6 +369,7 @@ def summarize(
         max_lag_ms=max((e.lag for e in events), default=0.0) * 1000,
         cpu=cpu,
         command=command,
+        out_of_order=out_of_order,
     )
 
 
@@ -407,7 +416,8 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
         print(
-            f"{r.bot}: answered via reply {r.via_reply}, via push {r.via_push}; "
+            f"{r.bot}: answered via reply {r.via_reply}, via push {r.via_push}, "
+            f"out of order {r.out_of_order}; "
             f"sender max lag {r.max_lag_ms:.0f} ms; CPU s: {cpu}; "
             f"machine reference {r.reference} (lower: faster)"
         )

@@ -19,6 +19,7 @@ from models.events import (
     OutgoingMessage,
     claim_due_outbox,
     has_due_outbox,
+    record_sent,
 )
 from models.reminders import ReminderPolicy
 
@@ -141,45 +142,45 @@ class Deliverer:
     def _record(self, outcomes: Sequence[_Outcome]) -> list[str]:
         """Write each attempt's outcome (UPDATE by primary key); returns the statuses."""
         now = self.runtime.clock.now()
-        updates: list[dict[str, Any]] = []
+        sent: list[tuple[int, str, str | None, bool]] = []
+        failed: list[dict[str, Any]] = []
+        statuses: list[str] = []
         for outcome in outcomes:
             item, result, error = outcome.item, outcome.result, outcome.error
-            values: dict[str, Any] = {"_id": item.id, "reply_ambiguous": outcome.ambiguous}
             if result is not None:
-                values.update(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=now,
-                    sent_via=result.via,
-                    request_id=result.request_id,
-                    last_error=None,
+                sent.append((item.id, result.via, result.request_id, outcome.ambiguous))
+                statuses.append(OutboxStatus.SENT.value)
+                continue
+            assert error is not None
+            retry = error.retryable and item.attempts < MAX_DELIVERY_ATTEMPTS
+            status = (OutboxStatus.PENDING if retry else OutboxStatus.FAILED).value
+            failed.append(
+                {
+                    "_id": item.id,
+                    "reply_ambiguous": outcome.ambiguous,
+                    "status": status,
+                    "last_error": str(error)[:2000],
+                    "next_attempt_at": now + delivery_backoff(item.attempts) if retry else now,
+                }
+            )
+            statuses.append(status)
+            logger.warning(
+                json.dumps(
+                    {
+                        "event": "delivery_failed",
+                        "outbox_id": item.id,
+                        "status": error.status,
+                        "request_id": error.request_id,
+                        "retryable": error.retryable,
+                        "final": not retry,
+                    }
                 )
-            else:
-                assert error is not None
-                retry = error.retryable and item.attempts < MAX_DELIVERY_ATTEMPTS
-                values.update(
-                    status=(OutboxStatus.PENDING if retry else OutboxStatus.FAILED).value,
-                    last_error=str(error)[:2000],
-                    next_attempt_at=now + delivery_backoff(item.attempts) if retry else now,
-                )
-                logger.warning(
-                    json.dumps(
-                        {
-                            "event": "delivery_failed",
-                            "outbox_id": item.id,
-                            "status": error.status,
-                            "request_id": error.request_id,
-                            "retryable": error.retryable,
-                            "final": not retry,
-                        }
-                    )
-                )
-            updates.append(values)
+            )
         with transaction(self.runtime.session_factory) as session:
-            # Rows with the same keys go in one Core executemany each (SET from those keys).
-            for keys in {tuple(values) for values in updates}:
-                batch = [values for values in updates if tuple(values) == keys]
-                session.connection().execute(_UPDATE_BY_ID, batch)
-        return [values["status"] for values in updates]
+            record_sent(session, sent, now)
+            if failed:
+                session.connection().execute(_UPDATE_BY_ID, failed)
+        return statuses
 
 
 _outbox = OutgoingMessage.__table__

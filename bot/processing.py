@@ -25,7 +25,7 @@ from bot.event_routing import prefetch, route_event
 from bot.messages import Message, text
 from bot.runtime import Runtime
 from handlers import texts
-from models.db import transaction
+from models.db import is_postgres, transaction
 from models.events import (
     EventStatus,
     WebhookEvent,
@@ -66,6 +66,7 @@ class EventProcessor:
         self.batch_size = max(1, batch_size)
         self._solo_rounds = 0  # after a rolled-back batch: this many events one at a time
         self._backlog = False  # the last batch was full
+        self._postgres = is_postgres(runtime.engine)
 
     @property
     def max_attempts(self) -> int:
@@ -74,9 +75,14 @@ class EventProcessor:
     def run_once(self) -> int:
         """Claim and process a batch of due events; returns how many (0: nothing to do)."""
         clock = self.runtime.clock
-        # A lock-free look first, so idle workers take no write lock; skipped while the last
-        # batch came back full (there is a backlog: the look would only cost a round trip).
-        if not self._backlog and not has_due_events(self.runtime.engine, clock.now()):
+        # SQLite: a lock-free look first, so idle workers take no write lock (skipped while
+        # the last batch came back full: there is a backlog). PostgreSQL's claim starts with
+        # the same look and takes no lock when it finds nothing.
+        if (
+            not self._backlog
+            and not self._postgres
+            and not has_due_events(self.runtime.engine, clock.now())
+        ):
             return 0
         limit = self.batch_size
         if self._solo_rounds > 0:

@@ -37,8 +37,11 @@ class EventWorkerPool:
             self._threads.append(thread)
 
     def notify(self, count: int = 1) -> None:
+        """New events may be due: wake up to `count` idle threads. At most one owed wake-up
+        per thread is kept (a thread that finds work keeps claiming until there is none, so
+        more would only make idle threads look again and again)."""
         with self._wake:
-            self._pending_signals += count
+            self._pending_signals = min(self.size, self._pending_signals + count)
             self._wake.notify(count)
 
     def stop(self, timeout: float = 10.0) -> None:

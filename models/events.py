@@ -278,17 +278,57 @@ def _claim_statement(postgres: bool, limit: int) -> Any:
 
 
 def mark_done(session: Session, done: Sequence[tuple[int, str]], now: datetime) -> None:
-    """Mark processed events done, (id, handler) each, in one Core executemany.
+    """Mark processed events done, (id, handler) each: on PostgreSQL in one statement over
+    arrays, elsewhere in one executemany.
 
     The claimed ORM objects are left untouched while the handlers run, so the session's
     autoflush never writes them one by one between two handlers.
     """
-    if done:
-        session.connection().execute(
+    if not done:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        ids, handlers = zip(*((event_id, handler[:64]) for event_id, handler in done), strict=True)
+        conn.execute(_PG_MARK_DONE, {"ids": list(ids), "handlers": list(handlers), "now": now})
+    else:
+        conn.execute(
             _MARK_DONE,
+            [{"_id": event_id, "handler": handler[:64], "now": now} for event_id, handler in done],
+        )
+
+
+def record_sent(
+    session: Session, sent: Sequence[tuple[int, str, str | None, bool]], now: datetime
+) -> None:
+    """Mark outbox rows sent, (id, via, LINE request id, reply_ambiguous) each: on PostgreSQL
+    in one statement over arrays, elsewhere in one executemany."""
+    if not sent:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        ids, vias, request_ids, ambiguous = (list(column) for column in zip(*sent, strict=True))
+        conn.execute(
+            _PG_RECORD_SENT,
+            {
+                "ids": ids,
+                "vias": vias,
+                "request_ids": request_ids,
+                "ambiguous": ambiguous,
+                "now": now,
+            },
+        )
+    else:
+        conn.execute(
+            _RECORD_SENT,
             [
-                {"_id": event_id, "handler": handler[:64], "processed_at": now}
-                for event_id, handler in done
+                {
+                    "_id": row_id,
+                    "via": via,
+                    "request_id": request_id,
+                    "ambiguous": ambiguous,
+                    "now": now,
+                }
+                for row_id, via, request_id, ambiguous in sent
             ],
         )
 
@@ -299,10 +339,44 @@ _MARK_DONE = (
     .where(_events_table.c.id == bindparam("_id"))
     .values(
         status=EventStatus.DONE.value,
-        processed_at=bindparam("processed_at"),
+        processed_at=bindparam("now"),
         handler=bindparam("handler"),
         last_error=None,
     )
+)
+_PG_MARK_DONE = text(
+    f"""
+    UPDATE webhook_events AS e
+    SET status = '{EventStatus.DONE.value}', processed_at = :now, handler = v.handler,
+        last_error = NULL
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:handlers AS varchar[])) AS v(id, handler)
+    WHERE e.id = v.id
+    """
+)
+_outbox_columns = OutgoingMessage.__table__.c
+_RECORD_SENT = (
+    update(OutgoingMessage.__table__)
+    .where(_outbox_columns.id == bindparam("_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("now"),
+        sent_via=bindparam("via"),
+        request_id=bindparam("request_id"),
+        last_error=None,
+        reply_ambiguous=bindparam("ambiguous"),
+    )
+)
+_PG_RECORD_SENT = text(
+    f"""
+    UPDATE outgoing_messages AS o
+    SET status = '{OutboxStatus.SENT.value}', sent_at = :now, sent_via = v.via,
+        request_id = v.request_id, last_error = NULL, reply_ambiguous = v.ambiguous
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:vias AS varchar[]), CAST(:request_ids AS varchar[]),
+        CAST(:ambiguous AS boolean[])
+    ) AS v(id, via, request_id, ambiguous)
+    WHERE o.id = v.id
+    """
 )
 
 
