@@ -620,16 +620,21 @@ def main(argv: list[str] | None = None) -> int:
         help="our bot's database (default: a fresh SQLite file); tables are created if missing",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn gthread threads (8)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads (4)")
     parser.add_argument(
-        "--webhook-workers", type=int, default=4, help="our bot's WEBHOOK_WORKERS per process (4)"
+        "--webhook-workers",
+        type=int,
+        default=2,
+        help="our processing threads per process (2)",
     )
     parser.add_argument(
         "--worker-processes",
         type=int,
-        default=0,
+        default=None,
         help="run our processing in this many `benesapo worker` processes (WEBHOOK_WORKERS=0 "
-        "on web, --webhook-workers threads each), as the Procfile does; 0: in the web process",
+        "on web, --webhook-workers threads each), as the Procfile does; 0: in the web process "
+        "(WEBHOOK_WORKERS=--webhook-workers). Default: 1 on PostgreSQL (workers are woken by "
+        "NOTIFY), 0 on SQLite (a separate worker could only poll)",
     )
     parser.add_argument(
         "--worker-nice", type=int, default=0, help="`benesapo worker --nice` for those processes"
@@ -643,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
     args = parser.parse_args(argv)
+    if args.worker_processes is None:
+        args.worker_processes = 1 if (args.database_url or "").startswith("postgres") else 0
     if args.events < 1 or args.rate <= 0 or args.senders < 1 or args.users < 1:
         parser.error("--events, --rate, --senders and --users must be positive")
 
