@@ -37,6 +37,7 @@ from linebot.v3.messaging import (
 from bot import metrics
 from bot.config import Settings
 from bot.line_limits import MessageLimitError, check_messages, check_recipients
+from bot.logging_setup import log_fields
 
 logger = logging.getLogger("benesapo.line")
 
@@ -577,5 +578,4 @@ def _log_call(
     }
     if error:
         fields["error"] = error
-    log = logger.warning if status is None or status >= 400 else logger.info
-    log(json.dumps(fields, ensure_ascii=False))
+    log_fields(logger, logging.WARNING if status is None or status >= 400 else logging.INFO, fields)

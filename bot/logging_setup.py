@@ -12,17 +12,29 @@ from typing import Any, TextIO
 _configured = False
 
 
+def log_fields(logger: logging.Logger, level: int, fields: dict[str, Any]) -> None:
+    """Log one JSON object (`fields`, with an "event" name) without encoding it twice: the
+    message is the event name, the formatter writes the fields."""
+    if logger.isEnabledFor(level):
+        logger.log(level, fields.get("event", ""), extra={"fields": fields})
+
+
 class JsonFormatter(logging.Formatter):
-    """Merges a message that is already a JSON object; puts a traceback in a field."""
+    """Writes the fields of log_fields, or merges a message that is already a JSON object;
+    puts a traceback in a field."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
         fields: dict[str, Any]
-        try:
-            parsed = json.loads(message)
-            fields = parsed if isinstance(parsed, dict) else {"message": message}
-        except ValueError:
-            fields = {"message": message}
+        given = getattr(record, "fields", None)
+        if isinstance(given, dict):
+            fields = given
+        else:
+            message = record.getMessage()
+            try:
+                parsed = json.loads(message)
+                fields = parsed if isinstance(parsed, dict) else {"message": message}
+            except ValueError:
+                fields = {"message": message}
         line = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

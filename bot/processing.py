@@ -22,6 +22,7 @@ from bot import metrics
 from bot.delivery import REPLY_TOKEN_LIFETIME, Deliverer, Outgoing
 from bot.dispatch import Router
 from bot.event_routing import prefetch, route_event
+from bot.logging_setup import log_fields
 from bot.messages import Message, text
 from bot.runtime import Runtime
 from handlers import texts
@@ -225,4 +226,4 @@ def _log_event(
     }
     if error:
         fields["error"] = error
-    (logger.info if outcome == "ok" else logger.warning)(json.dumps(fields))
+    log_fields(logger, logging.INFO if outcome == "ok" else logging.WARNING, fields)

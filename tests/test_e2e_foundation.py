@@ -72,3 +72,26 @@ def test_group_is_told_once_that_the_bot_is_one_to_one(emulator, services, dbvie
     sent = [c for c in emulator.calls("/v2/bot/message/") if c["status"] == 200]
     assert len(sent) == 1  # one notice (pushed: the test's reply token is not LINE's), no more
     assert "1対1" in str(sent[0]["body"])
+
+
+def test_each_event_and_line_call_is_one_json_line_without_text_or_tokens(chat, caplog):
+    import json
+    import logging
+
+    from bot.logging_setup import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="benesapo"):
+        chat.say("ポイント残高を秘密の言葉で教えて")
+    formatter = JsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records if r.name.startswith("benesapo")]
+    assert all("\n" not in line for line in lines)
+    parsed = [json.loads(line) for line in lines]
+    events = [p for p in parsed if p["event"] == "webhook_event"]
+    calls = [p for p in parsed if p["event"] == "line_api_call"]
+    assert len(events) == 1
+    assert {"event_id", "type", "handler", "ms", "outcome"} <= set(events[0])
+    assert events[0]["type"] == "message" and events[0]["outcome"] == "ok"
+    assert calls and {"endpoint", "status", "request_id", "attempt"} <= set(calls[0])
+    assert any(c["endpoint"] == "reply" and c["status"] == 200 for c in calls)
+    everything = "\n".join(lines)
+    assert "秘密の言葉" not in everything and "replyToken" not in everything
