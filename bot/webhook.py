@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from linebot.v3.webhook import SignatureValidator
 
 from bot import metrics
-from models.db import write_connection
+from models.db import single_statement
 from models.events import record_events
 
 logger = logging.getLogger("benesapo.webhook")
@@ -79,7 +79,7 @@ def callback():  # type: ignore[no-untyped-def]
         logger.warning(json.dumps({"event": "webhook_rejected", "reason": str(exc)}))
         return _error(400, str(exc))
     if events:
-        with write_connection(runtime.engine) as conn:
+        with single_statement(runtime.engine) as conn:  # one INSERT of all the events
             new = record_events(conn, events, runtime.clock.now())
         by_id = {e["webhookEventId"]: e["type"] for e in events}
         for event_id in new:

@@ -157,9 +157,9 @@ class EmulatorClient:
                 )
             time.sleep(0.02)
 
-    def calls(self, path: str | None = None) -> list[dict[str, Any]]:
-        """Recorded Messaging API calls whose path starts with `path`."""
-        return self._get("/_emulator/calls", path=path)["calls"]
+    def calls(self, path: str | None = None, after: int = 0) -> list[dict[str, Any]]:
+        """Recorded Messaging API calls whose path starts with `path`, after the first `after`."""
+        return self._get("/_emulator/calls", path=path, after=after)["calls"]
 
     # -- faults and knobs ------------------------------------------------------------------------
 

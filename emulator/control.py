@@ -166,7 +166,10 @@ def timeline(user_id: str) -> ResponseReturnValue:
 
 @control_api.get("/calls")
 def calls() -> ResponseReturnValue:
-    found = get_state().recorded_calls(request.args.get("path"))
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        return _problem(400, "after must be a whole number of calls")
+    found = get_state().recorded_calls(request.args.get("path"), int(after))
     return jsonify({"calls": [c.to_dict() for c in found]})
 
 

@@ -206,9 +206,12 @@ class EmulatorState:
             if len(self.calls) > MAX_RECORDED_CALLS:
                 del self.calls[: len(self.calls) - MAX_RECORDED_CALLS]
 
-    def recorded_calls(self, path_prefix: str | None = None) -> list[RecordedCall]:
+    def recorded_calls(self, path_prefix: str | None = None, after: int = 0) -> list[RecordedCall]:
+        """The calls whose path starts with `path_prefix`, skipping the first `after` of them
+        (calls are only ever appended: a poller asks for what it has not seen yet)."""
         with self.lock:
-            return [c for c in self.calls if path_prefix is None or c.path.startswith(path_prefix)]
+            found = [c for c in self.calls if path_prefix is None or c.path.startswith(path_prefix)]
+        return found[max(0, after) :]
 
     # -- faults ------------------------------------------------------------------------------
 

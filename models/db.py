@@ -89,10 +89,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def write_connection(engine: Engine) -> Iterator[Connection]:
-    """`transaction` without the ORM session, for a Core statement on a hot path."""
-    with _write_lock(engine), engine.begin() as conn:
-        yield conn
+def single_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for ONE writing statement, atomic on its own, on a hot path: no ORM
+    session; on PostgreSQL in autocommit (no BEGIN and COMMIT round trips), on SQLite in a
+    write transaction like `transaction`'s."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        with _write_lock(engine), engine.begin() as conn:
+            yield conn
 
 
 @contextmanager

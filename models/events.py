@@ -147,7 +147,9 @@ def record_events(
 ) -> list[str]:
     """Insert events not seen before; return the webhookEventIds that were new.
 
-    INSERT … ON CONFLICT DO NOTHING makes this safe against concurrent redeliveries.
+    INSERT … ON CONFLICT DO NOTHING makes this safe against concurrent redeliveries, and makes
+    a redelivery complete a recording that failed half-way (the webhook runs it in autocommit
+    on PostgreSQL: one statement, unless a body held over 1,000 events).
     """
     rows = []
     for event in events:

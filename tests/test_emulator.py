@@ -346,6 +346,10 @@ def test_push_with_retry_key_is_delivered_once(
     assert [c["status"] for c in calls] == [200, 409, 409]
     assert calls[0]["headers"]["X-Line-Retry-Key"] == key
     assert calls[0]["request_id"] == first_request_id
+    # A poller asks only for what it has not seen yet.
+    assert client.calls("/v2/bot/message/push", after=1) == calls[1:]
+    assert client.calls("/v2/bot/message/push", after=3) == []
+    assert requests.get(emulator.url + "/_emulator/calls?after=-1", timeout=5).status_code == 400
 
     bad_key = post(
         emulator,
