@@ -256,24 +256,48 @@ def match_answers(events: list[Event], calls: list[dict[str, Any]]) -> Answers:
     return answers
 
 
+class CallCollector:
+    """Collects the emulator's recorded message calls in the background, a few hundred at a
+    time, from the start of sending: fetching thousands at the end would keep the emulator
+    busy just as the last answers arrive, and delay them."""
+
+    def __init__(self, client: EmulatorClient, every: float = 0.25) -> None:
+        self.client = client
+        self.every = every
+        self.calls: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="call-collector", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.collect()
+
+    def collect(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self.calls.extend(self.client.calls(MESSAGE_PATH, after=len(self.calls)))
+            return list(self.calls)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def wait_for_answers(
-    client: EmulatorClient,
+    collector: CallCollector,
     events: list[Event],
     timeout: float,
     idle: float,
     stop: threading.Event,
 ) -> Answers:
-    """Poll the emulator until every sent event has an answer, or no progress for `idle` s."""
+    """Wait until every sent event has an answer, or no progress for `idle` s."""
     expected = sum(1 for e in events if e.status == 200)
     deadline = time.monotonic() + timeout
     last_count, last_change = -1, time.monotonic()
     answers = Answers()
-    calls: list[dict[str, Any]] = []
     while not stop.is_set():
-        # Only the calls not seen yet: listing all of them, thousands, would keep the emulator
-        # busy while the last answers arrive, and delay them.
-        calls.extend(client.calls(MESSAGE_PATH, after=len(calls)))
-        answers = match_answers(events, calls)
+        answers = match_answers(events, collector.collect())
         count = sum(1 for e in events if e.delivered_at is not None)
         now = time.monotonic()
         if count != last_count:
@@ -317,6 +341,7 @@ class Result:
     cpu: dict[str, float]
     command: str
     reference: str = "-"  # bench._procs.reference_ms just before sending
+    reply_p50_by_tenth: list[float] = field(default_factory=list)  # does a backlog build up?
     out_of_order: int = 0  # answers that reached a user before the answer to an earlier event
 
 
@@ -353,6 +378,11 @@ def summarize(
         if event.delivered_at < previous:  # type: ignore[operator]
             out_of_order += 1
         last_answer_to[event.user_id] = max(previous, event.delivered_at)  # type: ignore[type-var]
+    tenths = []
+    for tenth in range(10):
+        part = events[tenth * len(events) // 10 : (tenth + 1) * len(events) // 10]
+        latencies = [e.delivered_at - e.sent_wall for e in part if e.delivered_at is not None]
+        tenths.append(percentile(latencies, 50) * 1000)
     return Result(
         bot=bot,
         rate=rate,
@@ -374,6 +404,7 @@ def summarize(
         cpu=cpu,
         command=command,
         out_of_order=out_of_order,
+        reply_p50_by_tenth=tenths,
     )
 
 
@@ -424,6 +455,10 @@ def print_table(results: list[Result]) -> None:
             f"out of order {r.out_of_order}; "
             f"sender max lag {r.max_lag_ms:.0f} ms; CPU s: {cpu}; "
             f"machine reference {r.reference} (lower: faster)"
+        )
+        print(
+            f"{r.bot}: reply p50 by tenth of the run (ms): "
+            + " ".join(fmt(value, 0) for value in r.reply_p50_by_tenth)
         )
         if r.error_detail:
             print(f"{r.bot}: errors: {json.dumps(r.error_detail, ensure_ascii=False)}")
@@ -535,8 +570,12 @@ def run_bot(
             args.text,
             50.0,
         )
-        send_load(port, warm, 50.0, 4, stop)
-        wait_for_answers(client, warm, timeout=20, idle=5, stop=stop)
+        collector = CallCollector(client)
+        try:
+            send_load(port, warm, 50.0, 4, stop)
+            wait_for_answers(collector, warm, timeout=20, idle=5, stop=stop)
+        finally:
+            collector.stop()
         client.reset()
 
         run_users = [users[i % len(users)] for i in range(args.events)]
@@ -554,9 +593,15 @@ def run_bot(
             f"from {args.senders} threads ...",
             flush=True,
         )
-        window = send_load(port, events, args.rate, args.senders, stop)
-        timeout = max(60.0, args.events / args.rate * 4)
-        answers = wait_for_answers(client, events, timeout=timeout, idle=args.idle, stop=stop)
+        collector = CallCollector(client)
+        try:
+            window = send_load(port, events, args.rate, args.senders, stop)
+            timeout = max(60.0, args.events / args.rate * 4)
+            answers = wait_for_answers(
+                collector, events, timeout=timeout, idle=args.idle, stop=stop
+            )
+        finally:
+            collector.stop()
         ours = [tree_cpu_seconds(p.pid) - b for p, b in zip(processes, cpu_before[0], strict=True)]
         cpu = {spec.name: sum(ours)}
         if len(processes) > 1:
