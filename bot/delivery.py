@@ -18,6 +18,7 @@ from models.events import (
     OutboxStatus,
     OutgoingMessage,
     claim_due_outbox,
+    finish_replying,
     has_due_outbox,
     record_sent,
 )
@@ -45,6 +46,7 @@ class Outgoing:
     reply_deadline: datetime | None
     reply_ambiguous: bool
     attempts: int
+    event_id: int | None = None  # the webhook event it answers, held `replying` until sent
 
     @classmethod
     def of(cls, row: OutgoingMessage) -> Outgoing:
@@ -60,7 +62,9 @@ class Outgoing:
         )
 
     @classmethod
-    def from_values(cls, row_id: int, values: dict[str, Any]) -> Outgoing:
+    def from_values(
+        cls, row_id: int, values: dict[str, Any], event_id: int | None = None
+    ) -> Outgoing:
         """From the values of a row queue_claimed just inserted."""
         return cls(
             row_id,
@@ -71,6 +75,7 @@ class Outgoing:
             values["reply_deadline"],
             values["reply_ambiguous"],
             values["attempts"],
+            event_id,
         )
 
 
@@ -180,6 +185,8 @@ class Deliverer:
             record_sent(session, sent, now)
             if failed:
                 session.connection().execute(_UPDATE_BY_ID, failed)
+            # Sent, or failed for now: either way the user's next event may go ahead.
+            finish_replying(session, [o.item.event_id for o in outcomes if o.item.event_id])
         return statuses
 
 

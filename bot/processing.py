@@ -32,9 +32,11 @@ from models.events import (
     WebhookEvent,
     claim_next_events,
     has_due_events,
+    has_stale_replying,
     mark_done,
     new_outbox_row,
     queue_claimed,
+    release_stale_replying,
 )
 
 logger = logging.getLogger("benesapo.events")
@@ -51,6 +53,10 @@ class _Done:
     received_at: datetime
     outbox: dict[str, Any] | None
     ms: float  # time spent running the handler
+
+
+def _reply_key(done: _Done) -> str | None:
+    return done.outbox["dedupe_key"] if done.outbox else None
 
 
 def event_backoff(attempts: int) -> timedelta:
@@ -103,7 +109,11 @@ class EventProcessor:
                     done.append(self._process(session, event))
                 culprit = events[0].id if len(events) == 1 else None
                 queued = queue_claimed(session, [d.outbox for d in done if d.outbox])
-                mark_done(session, [(d.id, d.handler) for d in done], clock.now())
+                mark_done(  # an event with a reply to send holds its user's next one back
+                    session,
+                    [(d.id, d.handler, _reply_key(d) in queued) for d in done],
+                    clock.now(),
+                )
         except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
             if not events:
                 raise  # nothing claimed (the database is away): the worker loop waits
@@ -114,15 +124,26 @@ class EventProcessor:
                 self._solo_rounds = self.batch_size
             return 1
         replies = [
-            Outgoing.from_values(queued[d.outbox["dedupe_key"]], d.outbox)
+            Outgoing.from_values(queued[_reply_key(d)], d.outbox, event_id=d.id)  # type: ignore[arg-type]
             for d in done
-            if d.outbox and d.outbox["dedupe_key"] in queued
+            if _reply_key(d) in queued
         ]
         for d in done:
             self._observe(d)
         if replies:
             self.deliverer.send_many(replies)
         return len(done)
+
+    def release_stale_replies(self) -> int:
+        """Events whose reply a dead worker never recorded stop holding their users back."""
+        now = self.runtime.clock.now()
+        if not has_stale_replying(self.runtime.engine, now):
+            return 0
+        with transaction(self.runtime.session_factory) as session:
+            released = release_stale_replying(session, now)
+        if released:
+            logger.warning(json.dumps({"event": "stale_replies_released", "count": released}))
+        return released
 
     def run_until_idle(self, max_events: int = 10_000) -> int:
         count = 0

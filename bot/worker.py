@@ -64,6 +64,7 @@ class EventWorkerPool:
                 # every wake-up, so a burst of webhooks is not slowed by it.
                 if not worked and time.monotonic() - last_sweep >= self.poll_interval:
                     last_sweep = time.monotonic()
+                    self.processor.release_stale_replies()
                     worked = self.deliverer.deliver_due() > 0
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away
                 logger.exception("worker loop error")

@@ -39,6 +39,7 @@ from models.db import is_postgres, read_only
 class EventStatus(enum.StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
+    REPLYING = "replying"  # processed and committed; its reply not sent yet
     DONE = "done"
     FAILED = "failed"
 
@@ -51,7 +52,13 @@ class OutboxStatus(enum.StrEnum):
 
 
 OPEN_STATUSES = (EventStatus.PENDING.value, EventStatus.PROCESSING.value)
+# An earlier event of the user in one of these holds the user's next event back, so that
+# events are processed, and their replies sent, in order.
+ORDER_STATUSES = (*OPEN_STATUSES, EventStatus.REPLYING.value)
 CLAIM_LEASE = timedelta(minutes=5)
+# A reply not recorded as sent after this long (its worker died between commit and send; the
+# outbox retries it) stops holding the user's next events back.
+REPLY_HOLD = timedelta(minutes=2)
 
 
 class WebhookEvent(Base):
@@ -71,8 +78,8 @@ class WebhookEvent(Base):
             "user_key",
             "occurred_at",
             "id",
-            postgresql_where=text("status IN ('pending', 'processing')"),
-            sqlite_where=text("status IN ('pending', 'processing')"),
+            postgresql_where=text("status IN ('pending', 'processing', 'replying')"),
+            sqlite_where=text("status IN ('pending', 'processing', 'replying')"),
         ),
     )
 
@@ -234,7 +241,8 @@ def claim_next_events(
 
 # Written into the SQL, not bound, so PostgreSQL's generic plans still match the partial indexes.
 _PENDING = literal_column(f"'{EventStatus.PENDING.value}'")
-_OPEN = [literal_column(f"'{status}'") for status in OPEN_STATUSES]
+_REPLYING = literal_column(f"'{EventStatus.REPLYING.value}'")
+_ORDER = [literal_column(f"'{status}'") for status in ORDER_STATUSES]
 _CLAIM_STATEMENTS: dict[tuple[bool, int], Any] = {}
 
 
@@ -256,7 +264,7 @@ def _claim_statement(postgres: bool, limit: int) -> Any:
                 WebhookEvent.status == _PENDING,
                 ~exists().where(
                     earlier.user_key == WebhookEvent.user_key,
-                    earlier.status.in_(_OPEN),
+                    earlier.status.in_(_ORDER),
                     tuple_(earlier.occurred_at, earlier.id)
                     < tuple_(WebhookEvent.occurred_at, WebhookEvent.id),
                 ),
@@ -279,24 +287,66 @@ def _claim_statement(postgres: bool, limit: int) -> Any:
     return _CLAIM_STATEMENTS[(postgres, limit)]
 
 
-def mark_done(session: Session, done: Sequence[tuple[int, str]], now: datetime) -> None:
-    """Mark processed events done, (id, handler) each: on PostgreSQL in one statement over
-    arrays, elsewhere in one executemany.
+def mark_done(session: Session, done: Sequence[tuple[int, str, bool]], now: datetime) -> None:
+    """Mark processed events, (id, handler, a reply is about to be sent) each: `replying`
+    until finish_replying, else `done`. On PostgreSQL one statement over arrays, elsewhere
+    one executemany.
 
     The claimed ORM objects are left untouched while the handlers run, so the session's
     autoflush never writes them one by one between two handlers.
     """
     if not done:
         return
+    rows = [
+        (event_id, handler[:64], (EventStatus.REPLYING if replying else EventStatus.DONE).value)
+        for event_id, handler, replying in done
+    ]
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        ids, handlers = zip(*((event_id, handler[:64]) for event_id, handler in done), strict=True)
-        conn.execute(_PG_MARK_DONE, {"ids": list(ids), "handlers": list(handlers), "now": now})
+        ids, handlers, statuses = (list(column) for column in zip(*rows, strict=True))
+        conn.execute(
+            _PG_MARK_DONE, {"ids": ids, "handlers": handlers, "statuses": statuses, "now": now}
+        )
     else:
         conn.execute(
             _MARK_DONE,
-            [{"_id": event_id, "handler": handler[:64], "now": now} for event_id, handler in done],
+            [
+                {"_id": event_id, "handler": handler, "status": status, "now": now}
+                for event_id, handler, status in rows
+            ],
         )
+
+
+def finish_replying(session: Session, event_ids: Sequence[int]) -> None:
+    """The replies of these events went out (or failed for now): let their users' next events
+    be claimed."""
+    if event_ids:
+        session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_(event_ids), WebhookEvent.status == _REPLYING)
+            .values(status=EventStatus.DONE.value),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def has_stale_replying(engine: Engine, now: datetime) -> bool:
+    """A lock-free look for release_stale_replying (idle workers take no write lock)."""
+    with read_only(engine) as conn:
+        return conn.execute(select(WebhookEvent.id).where(_stale(now)).limit(1)).first() is not None
+
+
+def release_stale_replying(session: Session, now: datetime) -> int:
+    """Events still `replying` REPLY_HOLD after their claim (their worker died before the
+    send was recorded; the outbox sends the reply): done, so they hold nobody back."""
+    result = session.execute(
+        update(WebhookEvent).where(_stale(now)).values(status=EventStatus.DONE.value),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _stale(now: datetime) -> Any:
+    return and_(WebhookEvent.status == _REPLYING, WebhookEvent.claimed_at < now - REPLY_HOLD)
 
 
 def record_sent(
@@ -340,18 +390,19 @@ _MARK_DONE = (
     update(_events_table)
     .where(_events_table.c.id == bindparam("_id"))
     .values(
-        status=EventStatus.DONE.value,
+        status=bindparam("status"),
         processed_at=bindparam("now"),
         handler=bindparam("handler"),
         last_error=None,
     )
 )
 _PG_MARK_DONE = text(
-    f"""
+    """
     UPDATE webhook_events AS e
-    SET status = '{EventStatus.DONE.value}', processed_at = :now, handler = v.handler,
-        last_error = NULL
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:handlers AS varchar[])) AS v(id, handler)
+    SET status = v.status, processed_at = :now, handler = v.handler, last_error = NULL
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:handlers AS varchar[]), CAST(:statuses AS varchar[])
+    ) AS v(id, handler, status)
     WHERE e.id = v.id
     """
 )

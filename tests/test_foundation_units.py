@@ -179,7 +179,9 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
     session_factory, engine, dbview, clock
 ):
     from bot.config import Settings
+    from bot.delivery import Deliverer
     from bot.dispatch import Router
+    from bot.line_client import SendResult
     from bot.processing import EventProcessor
     from bot.runtime import Runtime
     from models.events import OutgoingMessage
@@ -194,16 +196,17 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
             raise RuntimeError("kaboom")
         return [text(f"ok {user_input.text}")]
 
-    class RecordingDeliverer:  # stands in for the LINE side: what would be sent, once
+    class RecordingLine:  # stands in for LINE: records who would get a message, once
         def __init__(self) -> None:
             self.sent: list[tuple[str, ...]] = []
 
-        def send_many(self, items):
-            self.sent.extend(item.to for item in items)
-            return ["sent" for _ in items]
+        def reply(self, reply_token, messages):
+            self.sent.append((user_of_token[reply_token],))
+            return SendResult("request-id", "reply")
 
-        def send(self, item):  # the apology
-            return self.send_many([item])[0]
+        def push(self, to, messages, retry_key):
+            self.sent.append((to,))
+            return SendResult("request-id", "push")
 
     users = [f"U{i:032d}" for i in range(3)]
     events = [
@@ -212,24 +215,22 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
     ]
     with transaction(session_factory) as session:
         record_events(session, events, clock.now())
-    deliverer = RecordingDeliverer()
+    user_of_token = {e["replyToken"]: e["source"]["userId"] for e in events}
+    line = RecordingLine()
     settings = Settings(channel_secret="s", channel_access_token="t")
-    processor = EventProcessor(
-        Runtime(settings, engine, session_factory, clock),
-        router,
-        deliverer,  # type: ignore[arg-type]
-        batch_size=10,
-    )
+    runtime = Runtime(settings, engine, session_factory, clock)
+    deliverer = Deliverer(runtime, line)  # type: ignore[arg-type]
+    processor = EventProcessor(runtime, router, deliverer, batch_size=10)
 
     # The batch ran "a", then "boom" raised: all rolled back, nothing handed to LINE.
     processor.run_once()
-    assert calls == ["a", "boom"] and deliverer.sent == []
+    assert calls == ["a", "boom"] and line.sent == []
     attempts = dbview.scalars(select(WebhookEvent.attempts).order_by(WebhookEvent.id)).all()
     assert attempts == [0, 1, 0]
     # The next batch: "a" again and "c" (the bad one waits out its backoff); each answered once.
     processor.run_once()
     assert calls == ["a", "boom", "a", "c"]
-    assert deliverer.sent == [(users[0],), (users[2],)]
+    assert line.sent == [(users[0],), (users[2],)]
     for _ in range(processor.max_attempts):
         clock.advance(minutes=2)
         processor.run_until_idle()
@@ -238,7 +239,7 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
     assert statuses == {users[0]: "done", users[1]: "failed", users[2]: "done"}
     outbox = dbview.scalars(select(OutgoingMessage.dedupe_key)).all()
     assert len(outbox) == 3 and sum(key.endswith(":failed") for key in outbox) == 1
-    assert deliverer.sent == [(users[0],), (users[2],), (users[1],)]  # the apology
+    assert line.sent == [(users[0],), (users[2],), (users[1],)]  # the apology
 
 
 @pytest.mark.parametrize(("configured", "multicast"), [(1000.0, 200.0), (50.0, 50.0)])
@@ -335,3 +336,97 @@ def test_a_listening_worker_is_woken_by_new_events_not_by_redeliveries(
         assert not wakes.acquire(timeout=0.5)
     finally:
         listener.stop()
+
+
+def test_a_users_next_event_waits_until_the_earlier_reply_is_sent(
+    session_factory, engine, dbview, clock
+):
+    from bot.config import Settings
+    from bot.delivery import Deliverer
+    from bot.dispatch import Router
+    from bot.line_client import SendResult
+    from bot.processing import EventProcessor
+    from bot.runtime import Runtime
+    from models.events import claim_next_events
+
+    router = Router()
+
+    @router.fallback
+    def answer(ctx, user_input):
+        return [text(f"re: {user_input.text}")]
+
+    user = "U" + "7" * 32
+    first, second = (
+        text_event(word, user, timestamp=1_700_000_000_000 + n)
+        for n, word in enumerate(["one", "two"])
+    )
+    seen_during_send: list[tuple[str, list[str]]] = []
+
+    class LookingLine:  # while LINE takes the first reply: what could another worker claim?
+        def reply(self, reply_token, messages):
+            status = dbview.scalar(
+                select(WebhookEvent.status).where(
+                    WebhookEvent.webhook_event_id == first["webhookEventId"]
+                )
+            )
+            with transaction(session_factory) as other:
+                claimable = [e.webhook_event_id for e in claim_next_events(other, clock.now(), 10)]
+                other.rollback()
+            seen_during_send.append((status, claimable))
+            return SendResult("request-id", "reply")
+
+    with transaction(session_factory) as session:
+        record_events(session, [first, second], clock.now())
+    runtime = Runtime(
+        Settings(channel_secret="s", channel_access_token="t"), engine, session_factory, clock
+    )
+    processor = EventProcessor(runtime, router, Deliverer(runtime, LookingLine()), batch_size=10)  # type: ignore[arg-type]
+
+    assert processor.run_once() == 1
+    assert seen_during_send == [(EventStatus.REPLYING, [])]  # "two" held back while "one" went
+    statuses = dict(
+        dbview.execute(select(WebhookEvent.webhook_event_id, WebhookEvent.status)).all()
+    )
+    assert statuses == {first["webhookEventId"]: "done", second["webhookEventId"]: "pending"}
+    assert processor.run_once() == 1
+    assert seen_during_send[1] == (EventStatus.DONE, [])
+
+
+def test_a_reply_a_dead_worker_never_recorded_stops_holding_the_user_back(
+    session_factory, engine, dbview, clock
+):
+    from bot.config import Settings
+    from bot.processing import EventProcessor
+    from bot.runtime import Runtime
+    from models.events import REPLY_HOLD, claim_next_events
+
+    user = "U" + "8" * 32
+    first, second = (
+        text_event(word, user, timestamp=1_700_000_000_000 + n)
+        for n, word in enumerate(["one", "two"])
+    )
+    with transaction(session_factory) as session:
+        record_events(session, [first, second], clock.now())
+        held = session.scalar(
+            select(WebhookEvent).where(WebhookEvent.webhook_event_id == first["webhookEventId"])
+        )
+        held.status, held.claimed_at = EventStatus.REPLYING.value, clock.now()
+    runtime = Runtime(
+        Settings(channel_secret="s", channel_access_token="t"), engine, session_factory, clock
+    )
+    processor = EventProcessor(runtime, router=None, deliverer=None)  # type: ignore[arg-type]
+
+    def claimable() -> list[str]:
+        with transaction(session_factory) as session:
+            found = [e.webhook_event_id for e in claim_next_events(session, clock.now(), 10)]
+            session.rollback()
+        return found
+
+    assert processor.release_stale_replies() == 0 and claimable() == []
+    clock.advance(seconds=REPLY_HOLD.total_seconds() + 1)
+    assert processor.release_stale_replies() == 1
+    assert claimable() == [second["webhookEventId"]]
+    status = dbview.scalar(
+        select(WebhookEvent.status).where(WebhookEvent.webhook_event_id == first["webhookEventId"])
+    )
+    assert status == EventStatus.DONE
