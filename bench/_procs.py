@@ -222,6 +222,33 @@ def self_cpu_seconds() -> float:
 # -- the emulator runner ------------------------------------------------------------------------
 
 
+def start_emulator(
+    log_path: Path, channel_secret: str, access_token: str, env: Mapping[str, str] | None = None
+) -> tuple[Proc, str]:
+    """Start `python -m bench._procs emulator` (below) in its own process; (it, its URL)."""
+    emulator = Proc(
+        "emulator",
+        [
+            sys.executable,
+            "-m",
+            "bench._procs",
+            "emulator",
+            "--channel-secret",
+            channel_secret,
+            "--access-token",
+            access_token,
+        ],
+        env=env,
+        log_path=log_path,
+        stdout_pipe=True,
+    )
+    try:
+        return emulator, emulator.read_line(30)
+    except BaseException:
+        emulator.stop()
+        raise
+
+
 def bench_emulator_app(channel_secret: str, access_token: str):  # type: ignore[no-untyped-def]
     """The emulator's Flask app plus the bench-only reply-token endpoint."""
     from flask import jsonify, request

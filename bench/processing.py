@@ -28,10 +28,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._procs import (  # noqa: E402
-    Proc,
     command_cpu_seconds,
     reference_ms,
     self_cpu_seconds,
+    start_emulator,
     tree_cpu_seconds,
 )
 from bench.webhook import (  # noqa: E402
@@ -71,24 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     log = open(workdir / "worker.log", "w")  # noqa: SIM115 - the process's log, to its end
     configure_logging(stream=log)  # as `benesapo worker` logs: one JSON line per event and call
-    emulator = Proc(
-        "emulator",
-        [
-            sys.executable,
-            "-m",
-            "bench._procs",
-            "emulator",
-            "--channel-secret",
-            CHANNEL_SECRET,
-            "--access-token",
-            ACCESS_TOKEN,
-        ],
-        env=_base_env(),
-        log_path=workdir / "emulator.log",
-        stdout_pipe=True,
+    emulator, emulator_url = start_emulator(
+        workdir / "emulator.log", CHANNEL_SECRET, ACCESS_TOKEN, env=_base_env()
     )
     try:
-        emulator_url = emulator.read_line(30)
         client = EmulatorClient(emulator_url)
         client.set_webhook_url(None)
         users = [client.create_user(f"bench{i:04d}")["user_id"] for i in range(args.users)]

@@ -58,7 +58,7 @@ from sqlalchemy import Engine, event, func, literal, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import models  # noqa: E402
-from bench._procs import Proc  # noqa: E402
+from bench._procs import start_emulator  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery import Deliverer  # noqa: E402
 from bot.line_client import LineClient, RetryPolicy, TokenBucket  # noqa: E402
@@ -346,26 +346,6 @@ def explain(engine: Engine, policy: ReminderPolicy) -> list[str]:
 # -- the emulator in its own process -----------------------------------------------------------
 
 
-def start_emulator(log_path: Path) -> tuple[Proc, str]:
-    """The emulator as bench/webhook.py runs it (bench._procs: gunicorn, keep-alive), its URL."""
-    emulator = Proc(
-        "emulator",
-        [
-            sys.executable,
-            "-m",
-            "bench._procs",
-            "emulator",
-            "--channel-secret",
-            CHANNEL_SECRET,
-            "--access-token",
-            ACCESS_TOKEN,
-        ],
-        log_path=log_path,
-        stdout_pipe=True,
-    )
-    return emulator, emulator.read_line(30)
-
-
 def tree_peak_rss_mb(root_pid: int) -> float | None:
     """The largest peak RSS among a process and its children (gunicorn serves in a child)."""
     pids = [root_pid, *_children(root_pid)]
@@ -516,7 +496,7 @@ def run_bench(args: argparse.Namespace, url: str) -> int:
     )
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
-    emulator, emulator_url = start_emulator(log_dir / "emulator.log")
+    emulator, emulator_url = start_emulator(log_dir / "emulator.log", CHANNEL_SECRET, ACCESS_TOKEN)
     try:
         settings = Settings(
             channel_secret=CHANNEL_SECRET,

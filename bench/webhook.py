@@ -59,6 +59,7 @@ from bench._procs import (  # noqa: E402
     free_port,
     reference_ms,
     self_cpu_seconds,
+    start_emulator,
     tree_cpu_seconds,
     wait_until,
 )
@@ -708,23 +709,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     failed = False
     try:
-        emulator = Proc(
-            "emulator",
-            [
-                sys.executable,
-                "-m",
-                "bench._procs",
-                "emulator",
-                "--channel-secret",
-                CHANNEL_SECRET,
-                "--access-token",
-                ACCESS_TOKEN,
-            ],
-            env=_base_env(),
-            log_path=workdir / "emulator.log",
-            stdout_pipe=True,
+        emulator, emulator_url = start_emulator(
+            workdir / "emulator.log", CHANNEL_SECRET, ACCESS_TOKEN, env=_base_env()
         )
-        emulator_url = emulator.read_line(30)
         client = EmulatorClient(emulator_url)
         client.set_webhook_url(None)
         users = [client.create_user(f"bench{i:04d}")["user_id"] for i in range(args.users)]
