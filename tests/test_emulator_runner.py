@@ -64,3 +64,33 @@ def test_chat_page_script_parses() -> None:
         ["node", "--check", str(STATIC / "chat.js")], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_benches_emulator_keeps_connections_alive_and_stops_with_its_stdin(
+    tmp_path: Path,
+) -> None:
+    import urllib3
+
+    from bench._procs import start_emulator
+
+    process, url = start_emulator(tmp_path / "emulator.log", "s", "t")
+    try:
+        pool = urllib3.PoolManager()
+        for _ in range(3):
+            answer = pool.request(
+                "POST",
+                url + "/v2/bot/message/push",
+                json={"to": "U" + "a" * 32, "messages": [{"type": "text", "text": "hi"}]},
+                headers={"Authorization": "Bearer t"},
+            )
+            assert answer.status == 200
+        # LINE's API keeps connections alive; werkzeug's server closes each one.
+        assert answer.headers.get("Connection") != "close"
+        assert pool.connection_from_url(url).num_connections == 1
+        tokens = requests.post(url + "/_bench/reply-tokens", json={"user_ids": ["U1"]}, timeout=10)
+        assert len(tokens.json()["tokens"]) == 1
+        assert process.popen.stdin is not None
+        process.popen.stdin.close()  # the bench died: the emulator goes too
+        assert process.popen.wait(15) == 0
+    finally:
+        process.stop()
