@@ -61,7 +61,7 @@ def validate_messages(messages: Sequence[dict[str, Any]]) -> list[SdkMessage]:
         raise MessageLimitError(f"not a valid LINE message: {exc}") from exc
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # a few MB at most: Flex messages run to a few KB
 def _validate_messages_json(canonical: str) -> None:
     validate_messages(json.loads(canonical))
 

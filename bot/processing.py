@@ -54,9 +54,9 @@ class _Done:
     outbox: dict[str, Any] | None
     ms: float  # time spent running the handler
 
-
-def _reply_key(done: _Done) -> str | None:
-    return done.outbox["dedupe_key"] if done.outbox else None
+    def reply_queued(self, queued: dict[str, int]) -> bool:
+        """Its reply is among the rows queue_claimed inserted (to be sent after commit)."""
+        return self.outbox is not None and self.outbox["dedupe_key"] in queued
 
 
 def event_backoff(attempts: int) -> timedelta:
@@ -111,7 +111,7 @@ class EventProcessor:
                 queued = queue_claimed(session, [d.outbox for d in done if d.outbox])
                 mark_done(  # an event with a reply to send holds its user's next one back
                     session,
-                    [(d.id, d.handler, _reply_key(d) in queued) for d in done],
+                    [(d.id, d.handler, d.reply_queued(queued)) for d in done],
                     clock.now(),
                 )
         except Exception as exc:  # noqa: BLE001 - one bad event must never stop the others
@@ -124,9 +124,9 @@ class EventProcessor:
                 self._solo_rounds = self.batch_size
             return 1
         replies = [
-            Outgoing.from_values(queued[_reply_key(d)], d.outbox, event_id=d.id)  # type: ignore[arg-type]
+            Outgoing.from_values(queued[d.outbox["dedupe_key"]], d.outbox, event_id=d.id)
             for d in done
-            if _reply_key(d) in queued
+            if d.outbox and d.reply_queued(queued)
         ]
         for d in done:
             self._observe(d)
