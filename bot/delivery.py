@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +29,8 @@ from models.reminders import ReminderPolicy
 logger = logging.getLogger("benesapo.delivery")
 
 MAX_DELIVERY_ATTEMPTS = 12
+SEND_CONCURRENCY = 4  # messages of one batch in flight at once
+_SENDERS_LOCK = threading.Lock()
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows one minute; keep a margin
 
 
@@ -84,6 +88,7 @@ class Deliverer:
         self.runtime = runtime
         self.line = line
         self.quiet = ReminderPolicy.from_env()
+        self._pool: ThreadPoolExecutor | None = None
 
     def deliver_due(self, limit: int = 50) -> int:
         """Send what is due (the outbox retry job); returns how many rows were attempted."""
@@ -101,14 +106,36 @@ class Deliverer:
         return self.send_many([item])[0]
 
     def send_many(self, items: Sequence[Outgoing]) -> list[str]:
-        """One attempt each, in order; the outcomes are recorded in one transaction."""
-        outcomes: list[_Outcome] = []
+        """One attempt each; the outcomes are recorded in one transaction.
+
+        Messages to different recipients go out side by side (each waits on LINE, not on the
+        CPU); several to one recipient go one after the other, in order.
+        """
+        outcomes: list[_Outcome | None] = [None] * len(items)
         try:
-            for item in items:
-                outcomes.append(self._attempt(item))
+            if len(items) > 1 and len({item.to for item in items}) == len(items):
+                futures = [self._senders().submit(self._attempt, item) for item in items]
+                failure: BaseException | None = None
+                for index, future in enumerate(futures):
+                    try:
+                        outcomes[index] = future.result()
+                    except BaseException as exc:  # noqa: BLE001 - re-raised after the others
+                        failure = failure or exc
+                if failure is not None:
+                    raise failure
+            else:
+                for index, item in enumerate(items):
+                    outcomes[index] = self._attempt(item)
         finally:  # even if one raised unexpectedly: what went out is recorded as sent
-            statuses = self._record(outcomes) if outcomes else []
+            attempted = [outcome for outcome in outcomes if outcome is not None]
+            statuses = self._record(attempted) if attempted else []
         return statuses
+
+    def _senders(self) -> ThreadPoolExecutor:
+        with _SENDERS_LOCK:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="line-send")
+            return self._pool
 
     def _attempt(self, item: Outgoing) -> _Outcome:
         now = self.runtime.clock.now()
