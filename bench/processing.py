@@ -41,6 +41,7 @@ from bench.webhook import (  # noqa: E402
     _base_env,
     build_events,
     issue_tokens,
+    prepare_database,
 )
 from emulator.client import EmulatorClient  # noqa: E402
 
@@ -48,15 +49,12 @@ from emulator.client import EmulatorClient  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     import json
 
-    from sqlalchemy import func, select
-
     from bot.app import Services
     from bot.config import Settings
     from bot.logging_setup import configure_logging
-    from bot.migrate import upgrade_database
     from bot.runtime import build_runtime
     from models.db import transaction
-    from models.events import OPEN_STATUSES, WebhookEvent, record_events
+    from models.events import record_events
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
@@ -68,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = f"{int(time.time()):x}"  # unique webhookEventIds per run
     workdir = Path(tempfile.mkdtemp(prefix="bench-processing-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    url = prepare_database(args.database_url, workdir)  # migrated; warns of a backlog
     log = open(workdir / "worker.log", "w")  # noqa: SIM115 - the process's log, to its end
     configure_logging(stream=log)  # as `benesapo worker` logs: one JSON line per event and call
     emulator, emulator_url = start_emulator(
@@ -85,18 +83,6 @@ def main(argv: list[str] | None = None) -> int:
             line_api_base_url=emulator_url,
         )
         runtime = build_runtime(settings)
-        upgrade_database(runtime.engine)
-        with runtime.engine.connect() as conn:
-            backlog = conn.scalar(
-                select(func.count())
-                .select_from(WebhookEvent)
-                .where(WebhookEvent.status.in_(OPEN_STATUSES))
-            )
-        if backlog:
-            raise SystemExit(
-                f"the database holds {backlog} open events from elsewhere (draining them would "
-                "be measured too): use a fresh database"
-            )
         services = Services(runtime)
         print(f"database {runtime.engine.url}; emulator {emulator_url}; logs in {workdir}")
         print(

@@ -632,22 +632,18 @@ def _base_env() -> dict[str, str]:
 
 
 def prepare_database(url: str | None, workdir: Path) -> str:
-    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
 
     from bot.migrate import upgrade_database
     from models.db import make_engine
-    from models.events import OPEN_STATUSES, WebhookEvent
+    from models.events import backlog_size
 
     url = url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     engine = make_engine(url)
     try:
         upgrade_database(engine)  # as `benesapo db upgrade` does (with the NOTIFY trigger)
-        with engine.connect() as conn:
-            backlog = conn.scalar(
-                select(func.count())
-                .select_from(WebhookEvent)
-                .where(WebhookEvent.status.in_(OPEN_STATUSES))
-            )
+        with Session(engine) as session:
+            backlog = backlog_size(session)
         if backlog:
             print(
                 f"warning: the database already holds {backlog} open events; the bot works "

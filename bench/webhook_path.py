@@ -26,14 +26,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._procs import command_cpu_seconds, reference_ms, self_cpu_seconds  # noqa: E402
-from bench.webhook import ACCESS_TOKEN, CHANNEL_SECRET, build_events  # noqa: E402
+from bench.webhook import (  # noqa: E402
+    ACCESS_TOKEN,
+    CHANNEL_SECRET,
+    build_events,
+    prepare_database,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     from bot.app import create_app
     from bot.config import Settings
     from bot.logging_setup import configure_logging
-    from bot.migrate import upgrade_database
     from bot.runtime import build_runtime
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = f"{int(time.time()):x}"  # unique webhookEventIds per run
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhook-path-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    url = prepare_database(args.database_url, workdir)  # migrated
     log = open(workdir / "web.log", "w")  # noqa: SIM115 - the process's log, to its end
     configure_logging(stream=log)
     settings = Settings(
@@ -56,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
         webhook_workers=0,
     )
     runtime = build_runtime(settings)
-    upgrade_database(runtime.engine)
     client = create_app(runtime=runtime, start_workers=False).test_client()
     users = [f"U{n:032x}" for n in range(args.users)]
     print(f"database {runtime.engine.url}; logs in {workdir}")

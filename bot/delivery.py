@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -30,7 +30,6 @@ logger = logging.getLogger("benesapo.delivery")
 
 MAX_DELIVERY_ATTEMPTS = 12
 SEND_CONCURRENCY = 4  # messages of one batch in flight at once
-_SENDERS_LOCK = threading.Lock()
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows one minute; keep a margin
 
 
@@ -88,7 +87,8 @@ class Deliverer:
         self.runtime = runtime
         self.line = line
         self.quiet = ReminderPolicy.from_env()
-        self._pool: ThreadPoolExecutor | None = None
+        # Its threads start on first use only.
+        self._senders = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="line-send")
 
     def deliver_due(self, limit: int = 50) -> int:
         """Send what is due (the outbox retry job); returns how many rows were attempted."""
@@ -109,33 +109,28 @@ class Deliverer:
         """One attempt each; the outcomes are recorded in one transaction.
 
         Messages to different recipients go out side by side (each waits on LINE, not on the
-        CPU); several to one recipient go one after the other, in order.
+        CPU); several to one recipient go one after the other, in order. If an attempt raises
+        unexpectedly, what went out is recorded as sent before the error goes on.
         """
-        outcomes: list[_Outcome | None] = [None] * len(items)
-        try:
-            if len(items) > 1 and len({item.to for item in items}) == len(items):
-                futures = [self._senders().submit(self._attempt, item) for item in items]
-                failure: BaseException | None = None
-                for index, future in enumerate(futures):
-                    try:
-                        outcomes[index] = future.result()
-                    except BaseException as exc:  # noqa: BLE001 - re-raised after the others
-                        failure = failure or exc
-                if failure is not None:
-                    raise failure
-            else:
-                for index, item in enumerate(items):
-                    outcomes[index] = self._attempt(item)
-        finally:  # even if one raised unexpectedly: what went out is recorded as sent
-            attempted = [outcome for outcome in outcomes if outcome is not None]
-            statuses = self._record(attempted) if attempted else []
+        side_by_side = len(items) > 1 and len({item.to for item in items}) == len(items)
+        attempts: list[Callable[[], _Outcome]] = (
+            [self._senders.submit(self._attempt, item).result for item in items]
+            if side_by_side
+            else [partial(self._attempt, item) for item in items]
+        )
+        outcomes: list[_Outcome] = []
+        failure: BaseException | None = None
+        for attempt in attempts:
+            try:
+                outcomes.append(attempt())
+            except BaseException as exc:  # noqa: BLE001 - raised again below
+                failure = failure or exc
+                if not side_by_side:
+                    break  # in order: the rest wait for the outbox's retry
+        statuses = self._record(outcomes) if outcomes else []
+        if failure is not None:
+            raise failure
         return statuses
-
-    def _senders(self) -> ThreadPoolExecutor:
-        with _SENDERS_LOCK:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="line-send")
-            return self._pool
 
     def _attempt(self, item: Outgoing) -> _Outcome:
         now = self.runtime.clock.now()

@@ -5,27 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
 from bot.dispatch import Context, Input, Router
 from bot.messages import Message, text
 from handlers import texts
-from models.conversation import ConversationStore
-from models.db import keep_loaded
+from models.conversation import Conversation
+from models.db import add_row, get_prefetched, prefetch_rows
 from models.events import LineChat, WebhookEvent
 from models.line_user import LineUser
 from models.timeutil import Clock
 
-_NEW_LINE_USERS = "line_users_not_found"  # session.info: prefetched ids with no row yet
-
 
 def get_or_create_line_user(session: Session, line_user_id: str, clock: Clock) -> LineUser:
-    not_found = session.info.get(_NEW_LINE_USERS, set())
-    user = None if line_user_id in not_found else session.get(LineUser, line_user_id)
+    user = get_prefetched(session, LineUser, line_user_id)
     if user is None:
-        not_found.discard(line_user_id)
         user = LineUser(
             line_user_id=line_user_id,
             first_seen_at=clock.now(),
@@ -33,7 +28,7 @@ def get_or_create_line_user(session: Session, line_user_id: str, clock: Clock) -
             language="ja",
             reminders_opt_out=False,
         )
-        session.add(user)
+        add_row(session, user)
         session.flush()
     return user
 
@@ -42,16 +37,9 @@ def prefetch(session: Session, events: Sequence[WebhookEvent]) -> None:
     """Load what routing a batch of events reads per user (LINE users with their linked
     members, open conversations) in three queries instead of three per event."""
     user_ids = {event.line_user_id for event in events if event.line_user_id}
-    if not user_ids:
-        return
-    users = session.scalars(
-        select(LineUser)
-        .where(LineUser.line_user_id.in_(user_ids))
-        .options(selectinload(LineUser.member))
-    ).all()
-    keep_loaded(session, users)  # where session.get finds them
-    session.info[_NEW_LINE_USERS] = user_ids - {user.line_user_id for user in users}
-    ConversationStore.prefetch(session, user_ids)
+    if user_ids:
+        prefetch_rows(session, LineUser, user_ids, selectinload(LineUser.member))
+        prefetch_rows(session, Conversation, user_ids)
 
 
 def _group_notice(session: Session, event: WebhookEvent, clock: Clock) -> list[Message]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
-from models.db import keep_loaded
+from models.db import add_row, get_prefetched
 from models.timeutil import Clock
 
 DEFAULT_TIMEOUT = timedelta(minutes=30)
-_NONE_OPEN = "conversation:none_open"  # session.info key: users known to have none open
 
 
 class Conversation(Base):
@@ -39,24 +37,8 @@ class ConversationStore:
         self.line_user_id = line_user_id
         self.clock = clock
 
-    @staticmethod
-    def prefetch(session: Session, line_user_ids: Collection[str]) -> None:
-        """Load the open conversations of many users in one query (a batch of events).
-
-        Users found without one are remembered in the session, so `current()` answers for
-        them without a query until `start()` creates one.
-        """
-        ids = set(line_user_ids)
-        found = session.scalars(
-            select(Conversation).where(Conversation.line_user_id.in_(ids))
-        ).all()
-        keep_loaded(session, found)  # where session.get finds them
-        session.info[_NONE_OPEN] = ids - {conversation.line_user_id for conversation in found}
-
     def current(self) -> Conversation | None:
-        if self.line_user_id in self.session.info.get(_NONE_OPEN, ()):
-            return None
-        return self.session.get(Conversation, self.line_user_id)
+        return get_prefetched(self.session, Conversation, self.line_user_id)
 
     def start(
         self,
@@ -69,8 +51,7 @@ class ConversationStore:
         conversation = self.current()
         if conversation is None:
             conversation = Conversation(line_user_id=self.line_user_id)
-            self.session.add(conversation)
-            self.session.info.get(_NONE_OPEN, set()).discard(self.line_user_id)
+            add_row(self.session, conversation)
         conversation.name = name
         conversation.step = step
         conversation.data = dict(data or {})

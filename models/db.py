@@ -6,9 +6,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,13 +112,36 @@ def read_only(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def keep_loaded(session: Session, objects: Iterable[object]) -> None:
-    """Keep objects loaded ahead of use in `session` until it closes.
+def prefetch_rows(session: Session, model: type[Any], keys: Iterable[Any], *options: Any) -> None:
+    """Load the rows of `model` with these primary keys in one query, for `get_prefetched`.
 
-    The identity map holds its objects weakly: a prefetched row nobody references is dropped at
-    once, and the `session.get` meant to find it queries again.
+    The rows are kept in the session until it closes (its identity map holds objects weakly and
+    would drop them at once), and the keys found without a row are remembered.
     """
-    session.info.setdefault("kept_loaded", []).extend(objects)
+    keys = set(keys)
+    column = sa_inspect(model).primary_key[0]
+    rows = session.scalars(select(model).where(column.in_(keys)).options(*options)).all()
+    session.info.setdefault(_KEPT, []).extend(rows)
+    missing = session.info.setdefault((_MISSING, model), set())
+    missing.update(keys - {getattr(row, column.key) for row in rows})
+
+
+def get_prefetched(session: Session, model: type[Any], key: Any) -> Any:
+    """`session.get`, without a query for a key that prefetch_rows found without a row."""
+    if key in session.info.get((_MISSING, model), ()):
+        return None
+    return session.get(model, key)
+
+
+def add_row(session: Session, row: Any) -> None:
+    """`session.add` of a new row, which get_prefetched then finds."""
+    session.add(row)
+    column = sa_inspect(type(row)).primary_key[0]
+    session.info.get((_MISSING, type(row)), set()).discard(getattr(row, column.key))
+
+
+_KEPT = "prefetched_rows"
+_MISSING = "prefetched_missing"
 
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:

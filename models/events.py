@@ -301,20 +301,7 @@ def mark_done(session: Session, done: Sequence[tuple[int, str, bool]], now: date
         (event_id, handler[:64], (EventStatus.REPLYING if replying else EventStatus.DONE).value)
         for event_id, handler, replying in done
     ]
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        ids, handlers, statuses = (list(column) for column in zip(*rows, strict=True))
-        conn.execute(
-            _PG_MARK_DONE, {"ids": ids, "handlers": handlers, "statuses": statuses, "now": now}
-        )
-    else:
-        conn.execute(
-            _MARK_DONE,
-            [
-                {"_id": event_id, "handler": handler, "status": status, "now": now}
-                for event_id, handler, status in rows
-            ],
-        )
+    _update_rows(session, _MARK_DONE, ("_id", "handler", "status"), rows, now=now)
 
 
 def finish_replying(session: Session, event_ids: Sequence[int]) -> None:
@@ -354,39 +341,32 @@ def record_sent(
 ) -> None:
     """Mark outbox rows sent, (id, via, LINE request id, reply_ambiguous) each: on PostgreSQL
     in one statement over arrays, elsewhere in one executemany."""
-    if not sent:
-        return
+    if sent:
+        names = ("_id", "via", "request_id", "ambiguous")
+        _update_rows(session, _RECORD_SENT, names, sent, now=now)
+
+
+def _update_rows(
+    session: Session,
+    statements: tuple[Any, Any],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    **shared: Any,
+) -> None:
+    """UPDATE many rows by id, each with values of its own (`rows`: tuples in `names` order):
+    on PostgreSQL one statement over one array per name, elsewhere an executemany.
+    `statements`: (the executemany one, the PostgreSQL one); `shared`: values for all rows."""
+    generic, postgres = statements
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        ids, vias, request_ids, ambiguous = (list(column) for column in zip(*sent, strict=True))
-        conn.execute(
-            _PG_RECORD_SENT,
-            {
-                "ids": ids,
-                "vias": vias,
-                "request_ids": request_ids,
-                "ambiguous": ambiguous,
-                "now": now,
-            },
-        )
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        conn.execute(postgres, {**dict(zip(names, arrays, strict=True)), **shared})
     else:
-        conn.execute(
-            _RECORD_SENT,
-            [
-                {
-                    "_id": row_id,
-                    "via": via,
-                    "request_id": request_id,
-                    "ambiguous": ambiguous,
-                    "now": now,
-                }
-                for row_id, via, request_id, ambiguous in sent
-            ],
-        )
+        conn.execute(generic, [{**dict(zip(names, row, strict=True)), **shared} for row in rows])
 
 
 _events_table = WebhookEvent.__table__
-_MARK_DONE = (
+_MARK_DONE_EACH = (
     update(_events_table)
     .where(_events_table.c.id == bindparam("_id"))
     .values(
@@ -396,18 +376,21 @@ _MARK_DONE = (
         last_error=None,
     )
 )
-_PG_MARK_DONE = text(
-    """
-    UPDATE webhook_events AS e
-    SET status = v.status, processed_at = :now, handler = v.handler, last_error = NULL
-    FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:handlers AS varchar[]), CAST(:statuses AS varchar[])
-    ) AS v(id, handler, status)
-    WHERE e.id = v.id
-    """
+_MARK_DONE = (
+    _MARK_DONE_EACH,
+    text(
+        """
+        UPDATE webhook_events AS e
+        SET status = v.status, processed_at = :now, handler = v.handler, last_error = NULL
+        FROM unnest(
+            CAST(:_id AS bigint[]), CAST(:handler AS varchar[]), CAST(:status AS varchar[])
+        ) AS v(id, handler, status)
+        WHERE e.id = v.id
+        """
+    ),
 )
 _outbox_columns = OutgoingMessage.__table__.c
-_RECORD_SENT = (
+_RECORD_SENT_EACH = (
     update(OutgoingMessage.__table__)
     .where(_outbox_columns.id == bindparam("_id"))
     .values(
@@ -419,17 +402,20 @@ _RECORD_SENT = (
         reply_ambiguous=bindparam("ambiguous"),
     )
 )
-_PG_RECORD_SENT = text(
-    f"""
-    UPDATE outgoing_messages AS o
-    SET status = '{OutboxStatus.SENT.value}', sent_at = :now, sent_via = v.via,
-        request_id = v.request_id, last_error = NULL, reply_ambiguous = v.ambiguous
-    FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:vias AS varchar[]), CAST(:request_ids AS varchar[]),
-        CAST(:ambiguous AS boolean[])
-    ) AS v(id, via, request_id, ambiguous)
-    WHERE o.id = v.id
-    """
+_RECORD_SENT = (
+    _RECORD_SENT_EACH,
+    text(
+        f"""
+        UPDATE outgoing_messages AS o
+        SET status = '{OutboxStatus.SENT.value}', sent_at = :now, sent_via = v.via,
+            request_id = v.request_id, last_error = NULL, reply_ambiguous = v.ambiguous
+        FROM unnest(
+            CAST(:_id AS bigint[]), CAST(:via AS varchar[]), CAST(:request_id AS varchar[]),
+            CAST(:ambiguous AS boolean[])
+        ) AS v(id, via, request_id, ambiguous)
+        WHERE o.id = v.id
+        """
+    ),
 )
 
 
