@@ -39,6 +39,7 @@ from bench.webhook import (  # noqa: E402
     CHANNEL_SECRET,
     REPLY_PATH,
     _base_env,
+    bench_runtime,
     build_events,
     issue_tokens,
     prepare_database,
@@ -50,9 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     from bot.app import Services
-    from bot.config import Settings
-    from bot.logging_setup import configure_logging
-    from bot.runtime import build_runtime
     from models.db import transaction
     from models.events import record_events
 
@@ -67,8 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     run = f"{int(time.time()):x}"  # unique webhookEventIds per run
     workdir = Path(tempfile.mkdtemp(prefix="bench-processing-"))
     url = prepare_database(args.database_url, workdir)  # migrated; warns of a backlog
-    log = open(workdir / "worker.log", "w")  # noqa: SIM115 - the process's log, to its end
-    configure_logging(stream=log)  # as `benesapo worker` logs: one JSON line per event and call
     emulator, emulator_url = start_emulator(
         workdir / "emulator.log", CHANNEL_SECRET, ACCESS_TOKEN, env=_base_env()
     )
@@ -76,13 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         client = EmulatorClient(emulator_url)
         client.set_webhook_url(None)
         users = [client.create_user(f"bench{i:04d}")["user_id"] for i in range(args.users)]
-        settings = Settings(
-            channel_secret=CHANNEL_SECRET,
-            channel_access_token=ACCESS_TOKEN,
-            database_url=url,
-            line_api_base_url=emulator_url,
-        )
-        runtime = build_runtime(settings)
+        runtime = bench_runtime(url, workdir / "worker.log", emulator_url)
         services = Services(runtime)
         print(f"database {runtime.engine.url}; emulator {emulator_url}; logs in {workdir}")
         print(

@@ -631,6 +631,25 @@ def _base_env() -> dict[str, str]:
     return env
 
 
+def bench_runtime(url: str, log_path: Path, line_api_base_url: str, **settings: Any) -> Any:
+    """Our runtime in this process, as a `benesapo` process builds it: the bench's channel, its
+    JSON logs to `log_path` (bench/processing.py, bench/webhook_path.py)."""
+    from bot.config import Settings
+    from bot.logging_setup import configure_logging
+    from bot.runtime import build_runtime
+
+    configure_logging(stream=open(log_path, "w"))  # noqa: SIM115 - the process's log, to its end
+    return build_runtime(
+        Settings(
+            channel_secret=CHANNEL_SECRET,
+            channel_access_token=ACCESS_TOKEN,
+            database_url=url,
+            line_api_base_url=line_api_base_url,
+            **settings,
+        )
+    )
+
+
 def prepare_database(url: str | None, workdir: Path) -> str:
     from sqlalchemy.orm import Session
 

@@ -27,8 +27,7 @@ if str(ROOT) not in sys.path:
 
 from bench._procs import command_cpu_seconds, reference_ms, self_cpu_seconds  # noqa: E402
 from bench.webhook import (  # noqa: E402
-    ACCESS_TOKEN,
-    CHANNEL_SECRET,
+    bench_runtime,
     build_events,
     prepare_database,
 )
@@ -36,9 +35,6 @@ from bench.webhook import (  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     from bot.app import create_app
-    from bot.config import Settings
-    from bot.logging_setup import configure_logging
-    from bot.runtime import build_runtime
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
@@ -50,16 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     run = f"{int(time.time()):x}"  # unique webhookEventIds per run
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhook-path-"))
     url = prepare_database(args.database_url, workdir)  # migrated
-    log = open(workdir / "web.log", "w")  # noqa: SIM115 - the process's log, to its end
-    configure_logging(stream=log)
-    settings = Settings(
-        channel_secret=CHANNEL_SECRET,
-        channel_access_token=ACCESS_TOKEN,
-        database_url=url,
-        line_api_base_url="http://127.0.0.1:9",  # never called: no workers here
-        webhook_workers=0,
-    )
-    runtime = build_runtime(settings)
+    # LINE is never called: no workers here.
+    runtime = bench_runtime(url, workdir / "web.log", "http://127.0.0.1:9", webhook_workers=0)
     client = create_app(runtime=runtime, start_workers=False).test_client()
     users = [f"U{n:032x}" for n in range(args.users)]
     print(f"database {runtime.engine.url}; logs in {workdir}")
