@@ -37,6 +37,9 @@ class Settings:
     # Events claimed and processed per transaction (one commit, one outcome write per batch).
     event_batch_size: int = 10
     event_max_attempts: int = 5
+    # Finished webhook events and outbox rows are deleted this many days after they were
+    # recorded (models/retention.py).
+    retention_days: int = 30
     # Client-side limit on Messaging API calls (LINE allows 2,000 req/s for most endpoints).
     line_rate_limit_per_second: float = 1000.0
     line_max_retries: int = 4
@@ -82,6 +85,7 @@ def load_settings(
         allow_future_dates=_flag(env.get("ALLOW_FUTURE_DATES")),
         webhook_workers=int(env.get("WEBHOOK_WORKERS") or 4),
         event_batch_size=int(env.get("EVENT_BATCH_SIZE") or 10),
+        retention_days=max(1, int(env.get("RETENTION_DAYS") or 30)),
         line_rate_limit_per_second=float(env.get("LINE_RATE_LIMIT_PER_SECOND") or 1000),
         line_account_link_url=env.get("LINE_ACCOUNT_LINK_URL", ""),
         secret_key=env.get("SECRET_KEY", ""),

@@ -15,6 +15,7 @@ from models.conversation import Conversation
 from models.db import add_row, get_prefetched, prefetch_rows
 from models.events import LineChat, WebhookEvent
 from models.line_user import LineUser
+from models.retention import is_beyond_retention
 from models.timeutil import Clock
 
 
@@ -60,6 +61,10 @@ def route_event(
     payload: dict[str, Any] = event.payload
     if payload.get("mode") == "standby":
         return [], "ignored:standby"
+    if event.is_redelivery and is_beyond_retention(
+        event.occurred_at, event.received_at, settings.retention_days
+    ):  # its first delivery's record may be deleted by now: it may have been applied already
+        return [], "ignored:beyond_retention"
     if event.source_type in {"group", "room"}:
         if event.event_type in {"leave", "memberLeft", "unsend"}:
             return [], "ignored:group"

@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail
 from models.points import PointsLedger, run_in_transaction
+from models.retention import prune_finished
 from models.timeutil import JST
 from richmenu.switching import sync_rich_menus
 
@@ -78,6 +79,14 @@ def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> 
     }
 
 
+def prune_records(runtime: Runtime) -> dict[str, int]:
+    """Finished webhook events and outbox rows older than RETENTION_DAYS are deleted."""
+    report = prune_finished(
+        runtime.session_factory, runtime.clock.now(), runtime.settings.retention_days
+    )
+    return {"events": report.events, "messages": report.messages}
+
+
 def sync_menus(runtime: Runtime, line: LineClient) -> dict[str, int]:
     """Rich menus of users whose link changed outside a worker (CLI, back office)."""
     report = sync_rich_menus(runtime, line)
@@ -120,6 +129,13 @@ def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
             lambda: send_due_mail(runtime),
             timedelta(minutes=5),
             60,
+        ),
+        Job(
+            "prune_finished_records",
+            CronTrigger(hour=3, minute=30, timezone=JST),
+            lambda: prune_records(runtime),
+            timedelta(hours=2),
+            6 * 3600,
         ),
         Job(
             "expiry_reminders",

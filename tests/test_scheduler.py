@@ -40,12 +40,14 @@ def test_standard_jobs_are_installed_once_with_fixed_ids(engine, session_factory
         "mail_outbox",
         "richmenu_sync",
         "expiry_reminders",
+        "prune_finished_records",
     }
     reminders = installed["expiry_reminders"]
     assert reminders.coalesce is True and reminders.max_instances == 1
     assert reminders.misfire_grace_time == 6 * 3600
     assert "hour='10'" in str(reminders.trigger) and "minute='0'" in str(reminders.trigger)
     assert "hour='0'" in str(installed["expire_point_lots"].trigger)
+    assert "hour='3'" in str(installed["prune_finished_records"].trigger)
 
 
 def test_a_job_held_by_another_clock_process_is_skipped(engine, session_factory, clock, db):

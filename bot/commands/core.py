@@ -22,6 +22,21 @@ def db_upgrade(lazy) -> None:  # type: ignore[no-untyped-def]
     click.echo("database is up to date")
 
 
+@db.command("prune")
+@click.pass_obj
+def db_prune(lazy) -> None:  # type: ignore[no-untyped-def]
+    """Delete finished webhook events and outbox rows older than RETENTION_DAYS (the clock
+    process does this every night)."""
+    from bot.scheduler import prune_records
+
+    runtime = lazy.get()
+    counts = prune_records(runtime)
+    click.echo(
+        f"deleted {counts['events']} webhook events and {counts['messages']} outbox messages "
+        f"recorded more than {runtime.settings.retention_days} days ago"
+    )
+
+
 def _wait_for_signal() -> None:
     """Block until SIGINT/SIGTERM."""
     import signal
