@@ -43,30 +43,31 @@ class PruneReport:
     messages: int
 
 
+# What each PruneReport field counts: the table, when a row was recorded, its finished statuses.
+_PRUNED: dict[str, tuple[Table, str, tuple[str, ...]]] = {
+    "events": (
+        WebhookEvent.__table__,  # type: ignore[dict-item]
+        "received_at",
+        (EventStatus.DONE.value, EventStatus.FAILED.value),
+    ),
+    "messages": (
+        OutgoingMessage.__table__,  # type: ignore[dict-item]
+        "created_at",
+        (OutboxStatus.SENT.value, OutboxStatus.FAILED.value),
+    ),
+}
+
+
 def prune_finished(
     factory: sessionmaker[Session], now: datetime, days: int, batch: int = PRUNE_BATCH
 ) -> PruneReport:
     """Delete finished events and outbox rows recorded more than `days` days before `now`."""
     cutoff = retention_cutoff(now, days)
-    events = WebhookEvent.__table__
-    messages = OutgoingMessage.__table__
     return PruneReport(
-        events=_prune(
-            factory,
-            events,
-            events.c.received_at,
-            (EventStatus.DONE.value, EventStatus.FAILED.value),
-            cutoff,
-            batch,
-        ),
-        messages=_prune(
-            factory,
-            messages,
-            messages.c.created_at,
-            (OutboxStatus.SENT.value, OutboxStatus.FAILED.value),
-            cutoff,
-            batch,
-        ),
+        **{
+            name: _prune(factory, table, table.c[column], finished, cutoff, batch)
+            for name, (table, column, finished) in _PRUNED.items()
+        }
     )
 
 
