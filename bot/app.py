@@ -8,7 +8,6 @@ import importlib
 from flask import Flask, Request, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
-from bot import capabilities
 from bot.config import Settings, load_settings
 from bot.delivery import Deliverer
 from bot.handlers_registry import build_router
@@ -33,8 +32,6 @@ class Services:
         self.runtime = runtime
         self.router = build_router()
         self.line = line or LineClient(runtime.settings)
-        # Handlers never call LINE, but linking needs a link token before it can answer.
-        capabilities.set_link_token_issuer(self.line.issue_link_token)
         self.deliverer = Deliverer(runtime, self.line)
         self.processor = EventProcessor(
             runtime, self.router, self.deliverer, runtime.settings.event_batch_size

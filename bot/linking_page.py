@@ -1,7 +1,10 @@
 """The login page of LINE's account-link flow: GET/POST /link.
 
-The bot sends the user here with `?linkToken=…&code=…`; after the company code, member ID and
-password are checked, the browser is redirected to LINE's account-link URL with a fresh nonce.
+The bot sends the user here with `?r=<link request key>`. Opening the page asks LINE for a link
+token for that request's LINE user (here, at the web edge: the chat handler never calls LINE);
+the token travels in the form and only the one issued for the request is accepted back. After
+the company code, member ID and password are checked, the browser is redirected to LINE's
+account-link URL with the link token and a fresh nonce.
 CSRF: a random token kept in Flask's signed session cookie and echoed in the form. The cookie
 is signed with `BENESAPO_SECRET_KEY` if set, else a key derived (HMAC) from the channel secret.
 """
@@ -20,9 +23,11 @@ from flask import session as cookie_session
 from flask.blueprints import BlueprintSetupState
 
 from bot.config import Settings
+from bot.line_client import LineApiError
 from handlers import linking_texts as t
 from models import companies
 from models.companies import LoginError
+from models.db import transaction
 
 logger = logging.getLogger("benesapo.linking")
 
@@ -93,6 +98,7 @@ background:#06c755;border:0;border-radius:8px}
 <p>{{ t.PAGE_LEAD }}</p>
 <form method="post" action="{{ action }}" autocomplete="off">
 <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+<input type="hidden" name="r" value="{{ key }}">
 <input type="hidden" name="linkToken" value="{{ link_token }}">
 <label for="company_code">{{ t.PAGE_COMPANY_CODE }}</label>
 <input id="company_code" name="company_code" value="{{ company_code }}" required
@@ -114,7 +120,7 @@ background:#06c755;border:0;border-radius:8px}
 def _secure(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the link token is in the URL
+    response.headers["Referrer-Policy"] = "no-referrer"  # the request key is in the URL
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
@@ -142,11 +148,14 @@ def _expired() -> Response:
     return _page(400, title=t.PAGE_EXPIRED_TITLE, message=t.PAGE_EXPIRED)
 
 
-def _form(link_token: str, company_code: str, member_id: str = "", **extra: Any) -> Response:
+def _form(
+    key: str, link_token: str, company_code: str, member_id: str = "", **extra: Any
+) -> Response:
     return _page(
         action=request.path,
         form=True,
         csrf_token=_csrf_token(),
+        key=key,
         link_token=link_token,
         company_code=company_code,
         member_id=member_id,
@@ -160,33 +169,46 @@ def _runtime():  # type: ignore[no-untyped-def]
 
 @bp.get("/link")
 def link_form() -> Response:
+    from bot.app import get_services
+
     runtime = _runtime()
-    link_token = request.args.get("linkToken", "")
+    key = request.args.get("r", "")
     with runtime.session_factory() as session:
-        link_request = companies.find_link_request(session, runtime.clock, link_token)
+        link_request = companies.find_link_request(session, runtime.clock, key)
         if link_request is None:
             return _expired()
-        code = request.args.get("code") or link_request.company_code
-    return _form(link_token, code[:20])
+        line_user_id, code = link_request.line_user_id, link_request.company_code
+    try:  # outside any transaction: LINE may be slow
+        link_token = get_services(current_app).line.issue_link_token(line_user_id)
+    except LineApiError as exc:
+        logger.warning("link token not issued: %s", type(exc).__name__)
+        return _page(503, title=t.PAGE_UNAVAILABLE_TITLE, message=t.PAGE_UNAVAILABLE)
+    with transaction(runtime.session_factory) as session:
+        link_request = companies.find_link_request(session, runtime.clock, key)
+        if link_request is None:  # used or expired meanwhile
+            return _expired()
+        companies.attach_link_token(link_request, link_token)
+    return _form(key, link_token, code)
 
 
 @bp.post("/link")
 def link_submit() -> Response:
     runtime = _runtime()
     form = request.form
-    link_token = form.get("linkToken", "")
+    key = form.get("r", "")
+    link_token = form.get("linkToken", "")[:200]
     company_code = form.get("company_code", "")[:20]
     member_id = form.get("member_id", "")[:40]
     password = form.get("password", "")[:200]
     sent = form.get("csrf_token", "")
     expected = cookie_session.get(CSRF_KEY)
     if not isinstance(expected, str) or not expected or not hmac.compare_digest(sent, expected):
-        response = _form(link_token, company_code, member_id, error=t.PAGE_CSRF)
+        response = _form(key, link_token, company_code, member_id, error=t.PAGE_CSRF)
         response.status_code = 400
         return response
     with runtime.session_factory() as session:
-        link_request = companies.find_link_request(session, runtime.clock, link_token)
-        if link_request is None:
+        link_request = companies.find_link_request(session, runtime.clock, key)
+        if link_request is None or not companies.link_token_matches(link_request, link_token):
             return _expired()
         try:
             member = companies.check_login(
@@ -200,7 +222,9 @@ def link_submit() -> Response:
         except LoginError as exc:
             session.commit()  # the attempt counts toward the lockout
             logger.info("link login refused: %s", exc.code)
-            response = _form(link_token, company_code, member_id, error=t.PAGE_ERRORS[exc.code])
+            response = _form(
+                key, link_token, company_code, member_id, error=t.PAGE_ERRORS[exc.code]
+            )
             response.status_code = ERROR_STATUS.get(exc.code, 403)
             return response
         nonce = companies.issue_nonce(session, runtime.clock, link_request, member)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from bot import capabilities
 from bot.dispatch import Context, Input, Router
 from bot.messages import (
     Message,
@@ -87,22 +86,12 @@ def ask_code(ctx: Context, user_input: Input) -> list[Message] | None:
             ctx.conversation.clear()
             return [text(t.COMPANY_INACTIVE)]
         return _wrong_code(ctx, exc.code)
-    try:
-        link_token = capabilities.issue_link_token(ctx.line_user_id)
-    except capabilities.CapabilityUnavailable:
-        ctx.conversation.clear()
-        return [text(t.LINK_TOKEN_FAILED)]
-    companies.register_link_request(
-        ctx.session,
-        ctx.clock,
-        line_user_id=ctx.line_user_id,
-        link_token=link_token,
-        company_code=company.code,
+    key = companies.register_link_request(
+        ctx.session, ctx.clock, line_user_id=ctx.line_user_id, company_code=company.code
     )
     ctx.conversation.clear()
-    url = f"{ctx.settings.public_base_url}/link?" + urlencode(
-        {"linkToken": link_token, "code": company.code}
-    )
+    # The page asks LINE for the link token when it is opened: no LINE call here.
+    url = f"{ctx.settings.public_base_url}/link?" + urlencode({"r": key})
     return [
         buttons(
             t.LOGIN_BUTTON_ALT,

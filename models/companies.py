@@ -18,6 +18,7 @@ retirement and company suspension / resumption / termination.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -696,29 +697,42 @@ def _digest(value: str) -> str:
 
 
 def register_link_request(
-    session: Session, clock: Clock, *, line_user_id: str, link_token: str, company_code: str
-) -> LinkRequest:
+    session: Session, clock: Clock, *, line_user_id: str, company_code: str
+) -> str:
+    """A new link request for the LINE user; returns its key, for the login page's URL."""
     now = clock.now()
-    request = LinkRequest(
-        token_hash=_digest(link_token),
-        line_user_id=line_user_id,
-        company_code=normalize_code(company_code),
-        created_at=now,
-        expires_at=now + LINK_REQUEST_TTL,
+    key = secrets.token_urlsafe(32)
+    session.add(
+        LinkRequest(
+            key_hash=_digest(key),
+            line_user_id=line_user_id,
+            company_code=normalize_code(company_code),
+            created_at=now,
+            expires_at=now + LINK_REQUEST_TTL,
+        )
     )
-    merged = session.merge(request)  # the same token again replaces the earlier request
     session.flush()
-    return merged
+    return key
 
 
-def find_link_request(session: Session, clock: Clock, link_token: str) -> LinkRequest | None:
-    """The bot's own, unused, unexpired link request for this link token."""
-    if not link_token or len(link_token) > 200:
+def find_link_request(session: Session, clock: Clock, key: str) -> LinkRequest | None:
+    """The bot's own, unused, unexpired link request with this key."""
+    if not key or len(key) > 200:
         return None
-    request = session.get(LinkRequest, _digest(link_token))
+    request = session.get(LinkRequest, _digest(key))
     if request is None or request.used_at is not None or request.expires_at <= clock.now():
         return None
     return request
+
+
+def attach_link_token(request: LinkRequest, link_token: str) -> None:
+    """LINE issued this link token for the request's user: the one the page accepts back."""
+    request.link_token_hash = _digest(link_token)
+
+
+def link_token_matches(request: LinkRequest, link_token: str) -> bool:
+    expected = request.link_token_hash
+    return bool(expected and link_token) and hmac.compare_digest(expected, _digest(link_token))
 
 
 def issue_nonce(session: Session, clock: Clock, request: LinkRequest, member: Member) -> str:

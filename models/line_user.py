@@ -30,17 +30,19 @@ class LineUser(Base):
 
 
 class LinkRequest(Base):
-    """A link token LINE issued for a LINE user (stored as a SHA-256 digest): the login page
-    accepts only link tokens the bot asked for, and knows whose they are."""
+    """The bot's invitation to the login page, for one LINE user: a random key in the page's
+    URL (stored as a SHA-256 digest). The page asks LINE for a link token when it is opened
+    (its digest is kept, so only that token is accepted back), so no handler calls LINE."""
 
     __tablename__ = "link_requests"
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     line_user_id: Mapped[str] = mapped_column(String(64), index=True)
     company_code: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    link_token_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class LinkNonce(Base):

@@ -14,6 +14,7 @@ from models.companies import (
     LoginError,
     add_link_listener,
     add_seats,
+    attach_link_token,
     check_login,
     company_for_linking,
     company_summary,
@@ -22,6 +23,7 @@ from models.companies import (
     find_link_request,
     get_member,
     issue_nonce,
+    link_token_matches,
     register_link_request,
     remove_link_listener,
     reset_password,
@@ -56,15 +58,15 @@ def login(db, clock, issued, credential, user_id, password=None):
     )
 
 
+def link_request(db, clock, user_id, company_code):
+    """A new link request, as the chat makes it; the row the login page finds by its key."""
+    key = register_link_request(db, clock, line_user_id=user_id, company_code=company_code)
+    return find_link_request(db, clock, key)
+
+
 def link(db, clock, issued, credential, user_id):
     """The whole linking flow at the service level; returns the nonce used."""
-    request = register_link_request(
-        db,
-        clock,
-        line_user_id=user_id,
-        link_token=f"token-{user_id}-{clock.now().timestamp()}",
-        company_code=issued.company_code,
-    )
+    request = link_request(db, clock, user_id, issued.company_code)
     member = login(db, clock, issued, credential, user_id)
     nonce = issue_nonce(db, clock, request, member)
     complete_link(db, clock, line_user_id=user_id, nonce=nonce)
@@ -256,13 +258,16 @@ def test_nonce_expires_and_is_bound_to_its_line_user(db, clock):
     issued = create_company(db, clock, name="H社", seats=1, contact_email="h@example.jp")
     owner = line_user(db, clock).line_user_id
     thief = line_user(db, clock, "U" + "c" * 32).line_user_id
-    request = register_link_request(
-        db, clock, line_user_id=owner, link_token="tok-1", company_code=issued.company_code
-    )
-    assert find_link_request(db, clock, "tok-1") is request
+    key = register_link_request(db, clock, line_user_id=owner, company_code=issued.company_code)
+    request = find_link_request(db, clock, key)
+    assert request is not None and request.line_user_id == owner
+    assert request.key_hash != key  # only a digest is stored
+    attach_link_token(request, "line-link-token")
+    assert link_token_matches(request, "line-link-token")
+    assert not link_token_matches(request, "another-token") and not link_token_matches(request, "")
     member = login(db, clock, issued, issued.members[0], owner)
     nonce = issue_nonce(db, clock, request, member)
-    assert find_link_request(db, clock, "tok-1") is None  # the link request is used up
+    assert find_link_request(db, clock, key) is None  # the link request is used up
     with pytest.raises(LinkError) as stolen:
         complete_link(db, clock, line_user_id=thief, nonce=nonce)
     assert stolen.value.code == "nonce_other_user"
@@ -276,9 +281,7 @@ def test_nonce_expires_and_is_bound_to_its_line_user(db, clock):
 def test_failed_account_link_links_nothing_and_burns_the_nonce(db, clock):
     issued = create_company(db, clock, name="I社", seats=1, contact_email="i@example.jp")
     user = line_user(db, clock).line_user_id
-    request = register_link_request(
-        db, clock, line_user_id=user, link_token="tok-2", company_code=issued.company_code
-    )
+    request = link_request(db, clock, user, issued.company_code)
     nonce = issue_nonce(db, clock, request, login(db, clock, issued, issued.members[0], user))
     with pytest.raises(LinkError) as failed:
         complete_link(db, clock, line_user_id=user, nonce=nonce, ok=False)
@@ -310,9 +313,7 @@ def test_a_nonce_cannot_link_once_the_member_is_linked_elsewhere(db, clock):
     issued = create_company(db, clock, name="K社", seats=1, contact_email="k@example.jp")
     first = line_user(db, clock).line_user_id
     second = line_user(db, clock, "U" + "e" * 32).line_user_id
-    request = register_link_request(
-        db, clock, line_user_id=second, link_token="tok-3", company_code=issued.company_code
-    )
+    request = link_request(db, clock, second, issued.company_code)
     nonce = issue_nonce(db, clock, request, login(db, clock, issued, issued.members[0], second))
     link(db, clock, issued, issued.members[0], first)  # the first user links in between
     with pytest.raises(LinkError) as refused:

@@ -10,7 +10,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import capabilities
 from models import audit
 from models.companies import create_company, retire_member, set_company_status
 from models.company import CompanyStatus
@@ -19,13 +18,7 @@ from models.events import OutgoingMessage
 from models.line_user import LineUser
 from tests.e2e import actions_of, texts_of, wait_until
 
-
-@pytest.fixture(autouse=True)
-def link_tokens(services, cheap_hashing):
-    """What `bot.app.Services` will register: the LINE client's link-token call."""
-    capabilities.set_link_token_issuer(services.line.issue_link_token)
-    yield
-    capabilities.set_link_token_issuer(None)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture
@@ -226,14 +219,12 @@ def test_nonce_replay_and_unknown_nonce_link_nothing(
     chat.say("連携解除")
     assert "解除しました" in texts_of(chat.tap("action=unlink&answer=yes"))
     # A new link token from LINE, but the old nonce: refused.
-    uri = ask_for_login(chat, company.company_code, services)
-    link_token = parse_qs(urlsplit(uri).query)["linkToken"][0]
+    link_token = open_page(chat, company.company_code, services, bot_server).fields["linkToken"]
     emulator.open_account_link(link_token, nonce)
     assert "完了できませんでした" in texts_of(wait_messages(chat))
     assert linked_member_pk(dbview, chat.user_id) is None
     # A made-up nonce: refused too.
-    uri = ask_for_login(chat, company.company_code, services)
-    link_token = parse_qs(urlsplit(uri).query)["linkToken"][0]
+    link_token = open_page(chat, company.company_code, services, bot_server).fields["linkToken"]
     emulator.open_account_link(link_token, "made-up-nonce-0123456789")
     assert "完了できませんでした" in texts_of(wait_messages(chat))
     assert linked_member_pk(dbview, chat.user_id) is None
@@ -305,12 +296,13 @@ def test_login_page_refuses_unknown_link_tokens_and_missing_csrf(
     chat, company, services, bot_server
 ):
     server = bot_server.config["SERVER_URL"]
-    unknown = requests.get(server + "/link?linkToken=forged", timeout=10)
+    unknown = requests.get(server + "/link?r=forged", timeout=10)
     assert unknown.status_code == 400 and "有効期限" in unknown.text
     page = open_page(chat, company.company_code, services, bot_server)
     forged = requests.post(
         page.url,
         data={
+            "r": page.fields["r"],
             "linkToken": page.fields["linkToken"],
             "company_code": company.company_code,
             "member_id": company.members[0].member_id,
@@ -320,3 +312,61 @@ def test_login_page_refuses_unknown_link_tokens_and_missing_csrf(
         timeout=10,
     )
     assert forged.status_code == 400  # no CSRF cookie/token: nothing checked, no redirect
+
+
+def link_token_calls(emulator) -> list[dict]:
+    return [c for c in emulator.calls("/v2/bot/user/") if c["path"].endswith("/linkToken")]
+
+
+def test_the_chat_never_calls_line_the_page_asks_for_the_link_token(
+    chat, company, services, bot_server, emulator
+):
+    uri = ask_for_login(chat, company.company_code, services)
+    assert link_token_calls(emulator) == []  # the handler wrote its answer without LINE
+    assert set(parse_qs(urlsplit(uri).query)) == {"r"}  # no LINE token in the chat's URL
+    page = LoginPage(
+        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
+    )
+    (call,) = link_token_calls(emulator)
+    assert call["path"] == f"/v2/bot/user/{chat.user_id}/linkToken"
+    assert page.fields["linkToken"] and page.fields["company_code"] == company.company_code
+
+
+def test_the_page_says_when_line_is_unreachable_and_works_when_opened_again(
+    chat, company, services, bot_server, emulator
+):
+    uri = ask_for_login(chat, company.company_code, services)
+    path = f"/v2/bot/user/{chat.user_id}/linkToken"
+    emulator.inject_fault(path, 500, count=4)  # every attempt of the client (3 retries)
+    page = LoginPage(
+        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
+    )
+    assert page.response.status_code == 503
+    assert "開き直してください" in page.response.text and "password" not in page.fields
+    assert emulator.faults() == []
+    again = LoginPage(
+        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
+    )
+    assert again.response.status_code == 200 and again.fields["linkToken"]
+
+
+def test_only_the_link_token_issued_for_the_request_is_accepted(
+    chat, new_chat, company, services, bot_server, emulator, dbview
+):
+    credential = company.members[0]
+    other = new_chat("別のユーザー")
+    theirs = open_page(other, company.company_code, services, bot_server)
+    page = open_page(chat, company.company_code, services, bot_server)
+    # The other user's link token in this user's form: refused, nothing checked.
+    forged = page.submit(
+        linkToken=theirs.fields["linkToken"],
+        member_id=credential.member_id,
+        password=credential.password,
+    )
+    assert forged.status_code == 400 and "有効期限" in forged.text
+    assert linked_member_pk(dbview, chat.user_id) is None
+    # Its own token still works.
+    page = open_page(chat, company.company_code, services, bot_server)
+    response = page.submit(member_id=credential.member_id, password=credential.password)
+    link_token, _ = link_params(response, emulator.base_url)
+    assert link_token == page.fields["linkToken"]

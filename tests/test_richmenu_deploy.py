@@ -22,7 +22,9 @@ from richmenu import definitions as d
 from richmenu.deploy import deploy, plan_pages
 from richmenu.switching import sync_rich_menus
 from tests.e2e import wait_until
-from tests.test_linking_e2e import link_fully, link_tokens  # noqa: F401 - a fixture
+from tests.test_linking_e2e import link_fully
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")  # members' passwords are hashed
 
 CHANGING_CALLS = ("POST", "DELETE")
 
