@@ -251,6 +251,35 @@ def test_sdk_profile_quota_and_loading(
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "prop", "needle"),
+    [
+        ({"loadingSeconds": 10}, "chatId", "none is not an allowed value"),
+        ({"chatId": 42}, "chatId", "str type expected"),
+        ({"chatId": "USER", "loadingSeconds": 70}, "loadingSeconds", "less than or equal to 60"),
+        ({"chatId": "USER", "loadingSeconds": "10"}, "loadingSeconds", "valid integer"),
+        ({"chatId": "USER", "loadingSeconds": 7}, "loadingSeconds", "multiple of 5"),
+        ({"chatId": "C" + "0" * 32}, "chatId", "user ID"),
+    ],
+    ids=["no-chat-id", "chat-id-not-a-string", "too-long", "seconds-as-text", "not-5s", "group"],
+)
+def test_invalid_loading_bodies_are_400_like_line(
+    emulator: EmulatorServer, user: str, body: dict[str, Any], prop: str, needle: str
+) -> None:
+    if body.get("chatId") == "USER":
+        body = {**body, "chatId": user}
+    response = post(emulator, "/v2/bot/chat/loading/start", body)
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["message"] == "The request body has 1 error(s)"
+    (detail,) = payload["details"]
+    assert detail["property"] == prop and needle in detail["message"]
+    assert emulator.state.loading == []
+    default = post(emulator, "/v2/bot/chat/loading/start", {"chatId": user})
+    assert default.status_code == 202
+    assert [e["loadingSeconds"] for e in emulator.state.loading] == [20]
+
+
 # -- reply ----------------------------------------------------------------------------------
 
 
