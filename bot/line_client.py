@@ -134,7 +134,7 @@ class LineApiError(Exception):
         self.message = message
         self.request_id = request_id
         self.retryable = retryable  # worth trying again later
-        self.ambiguous = ambiguous  # LINE may have processed it (a timeout)
+        self.ambiguous = ambiguous  # LINE may have processed it (a timeout or a 5xx)
 
 
 class InvalidReplyToken(LineApiError):
@@ -253,6 +253,8 @@ class LineClient:
                 request_id = _header(exc.headers, REQUEST_ID_HEADER)
                 status = int(exc.status or 0)
                 message = _error_message(exc.body)
+                # As after a timeout, LINE may have processed a call it answered with a 5xx.
+                ambiguous = ambiguous or status >= 500
                 _log_call(endpoint, status, request_id, attempt, started, message)
                 metrics.LINE_CALLS.labels(endpoint, str(status)).inc()
                 if status == 409 and _header(exc.headers, ACCEPTED_REQUEST_ID_HEADER):

@@ -154,6 +154,20 @@ def test_reply_timeout_after_line_took_it_is_not_sent_twice(chat, emulator, dbvi
     assert row.status == OutboxStatus.SENT and row.sent_via == "reply"
 
 
+def test_reply_line_took_but_answered_5xx_is_not_sent_twice(chat, emulator, dbview):
+    # "Even if you get a 5xx error, your message may have been delivered" (LINE's docs).
+    emulator.inject_fault("/v2/bot/message/reply", 500, when="after")
+    messages = chat.say("使い方")
+    assert len(messages) == 1 and "使い方" in texts_of(messages)
+    replies = emulator.calls("/v2/bot/message/reply")
+    assert faults_met(replies) == [(500, "after"), (400, None)]
+    assert replies[0]["fault"]["handled_status"] == 200
+    assert not emulator.calls("/v2/bot/message/push")
+    assert [m["via"] for m in emulator.inbox(chat.user_id)] == ["reply"]
+    row = dbview.scalars(select(OutgoingMessage)).one()
+    assert row.status == OutboxStatus.SENT and row.sent_via == "reply"
+
+
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_push_retried_on_429_and_5xx_with_one_retry_key_and_delivered_once(
     chat, emulator, dbview, session_factory, status
