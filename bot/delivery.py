@@ -149,7 +149,8 @@ class Deliverer:
                     result = self.line.reply(item.reply_token, item.messages)  # type: ignore[arg-type]
                 except InvalidReplyToken as exc:
                     if exc.ambiguous or ambiguous:
-                        # An earlier attempt timed out after LINE took it: already delivered.
+                        # An earlier attempt (a timeout or a 5xx) may have reached LINE, and
+                        # the token is used up: LINE took that attempt, already delivered.
                         result = SendResult(exc.request_id, "reply", duplicate=True)
                     else:
                         result = self.line.push(item.to[0], item.messages, item.retry_key)

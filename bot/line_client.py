@@ -41,11 +41,18 @@ from bot.logging_setup import log_fields
 
 logger = logging.getLogger("benesapo.line")
 
+# Request bodies `validate_request` checks with the SDK's own models (the emulator checks
+# what it is sent with the same table).
 REQUEST_MODELS: dict[str, Any] = {
     "reply": ReplyMessageRequest,
     "push": PushMessageRequest,
     "multicast": MulticastRequest,
     "richmenu": RichMenuRequest,
+    "loading": ShowLoadingAnimationRequest,
+    "richmenu.bulk.link": RichMenuBulkLinkRequest,
+    "richmenu.bulk.unlink": RichMenuBulkUnlinkRequest,
+    "richmenu.alias.create": CreateRichMenuAliasRequest,
+    "richmenu.alias.update": UpdateRichMenuAliasRequest,
 }
 
 
@@ -81,7 +88,10 @@ def checked_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def validate_request(kind: str, body: dict[str, Any]) -> Any:
-    """Validate a whole request body ("reply", "push", "multicast", "richmenu") as LINE would."""
+    """Validate a whole request body (`kind`: a key of REQUEST_MODELS) as LINE would.
+
+    Raises MessageLimitError; when the SDK's model refused the body, its `__cause__` is the
+    model's validation error."""
     model = REQUEST_MODELS[kind]
     if kind in {"reply", "push", "multicast"}:
         check_messages(body.get("messages") or [])
@@ -124,7 +134,7 @@ class LineApiError(Exception):
         self.message = message
         self.request_id = request_id
         self.retryable = retryable  # worth trying again later
-        self.ambiguous = ambiguous  # LINE may have processed it (a timeout)
+        self.ambiguous = ambiguous  # LINE may have processed it (a timeout or a 5xx)
 
 
 class InvalidReplyToken(LineApiError):
@@ -243,6 +253,8 @@ class LineClient:
                 request_id = _header(exc.headers, REQUEST_ID_HEADER)
                 status = int(exc.status or 0)
                 message = _error_message(exc.body)
+                # As after a timeout, LINE may have processed a call it answered with a 5xx.
+                ambiguous = ambiguous or status >= 500
                 _log_call(endpoint, status, request_id, attempt, started, message)
                 metrics.LINE_CALLS.labels(endpoint, str(status)).inc()
                 if status == 409 and _header(exc.headers, ACCEPTED_REQUEST_ID_HEADER):

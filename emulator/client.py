@@ -164,10 +164,26 @@ class EmulatorClient:
     # -- faults and knobs ------------------------------------------------------------------------
 
     def inject_fault(
-        self, path: str, status: int | None, delay: float = 0.0, count: int = 1
+        self,
+        path: str,
+        status: int | None,
+        delay: float = 0.0,
+        count: int = 1,
+        when: str = "before",
     ) -> dict[str, Any]:
+        """Make the next `count` calls to `path` fail or lag; returns the queued fault.
+
+        when="before" (the default): wait `delay` seconds, then answer `status` without
+        handling the call (LINE never saw it), or handle it normally when `status` is None.
+        when="after": handle the call first (the reply token is used, the push delivered and
+        its retry key accepted), then wait `delay` seconds before answering, and answer
+        `status` instead of the endpoint's own answer when one is given: LINE took it, but
+        the answer was slow (a client timeout) or lost. The recorded call's `fault` says
+        which fault it met; after handling, with the endpoint's own `handled_status`.
+        """
         return self._post(
-            "/_emulator/faults", {"path": path, "status": status, "delay": delay, "count": count}
+            "/_emulator/faults",
+            {"path": path, "status": status, "delay": delay, "count": count, "when": when},
         )
 
     def faults(self) -> list[dict[str, Any]]:

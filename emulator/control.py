@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from emulator import webhook
 from emulator.common import get_state
-from emulator.state import EmulatorState, User
+from emulator.state import FAULT_BEFORE, EmulatorState, User
 
 control_api = Blueprint("control_api", __name__, url_prefix="/_emulator")
 
@@ -175,6 +175,13 @@ def calls() -> ResponseReturnValue:
 
 @control_api.post("/faults")
 def add_fault() -> ResponseReturnValue:
+    """Queue a fault for the next `count` calls to `path`: {path, status, delay, count, when}.
+
+    `when` is "before" (the default: wait `delay` seconds, then answer `status` without
+    handling the call, or handle it when there is no status) or "after" (handle the call,
+    then wait `delay` seconds before answering, with `status` instead of the endpoint's own
+    answer when one is given: LINE took the call but its answer was slow or lost).
+    """
     body = _body()
     path = body.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
@@ -187,7 +194,10 @@ def add_fault() -> ResponseReturnValue:
         return _problem(400, "status, delay and count must be numbers")
     if status is None and delay <= 0:
         return _problem(400, "a fault needs a status, a delay, or both")
-    fault = get_state().add_fault(path, status, delay, count)
+    try:
+        fault = get_state().add_fault(path, status, delay, count, body.get("when") or FAULT_BEFORE)
+    except ValueError as exc:  # an unknown `when`
+        return _problem(400, str(exc))
     return jsonify(fault.to_dict()), 201
 
 

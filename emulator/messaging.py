@@ -12,8 +12,9 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from pydantic.v1 import ValidationError  # the SDK's models are pydantic v1 models
 
-from bot.line_client import validate_request
+from bot.line_client import REQUEST_MODELS, validate_request
 from bot.line_limits import MessageLimitError
 from emulator.common import get_state, line_error
 from emulator.state import USER_ID_RE
@@ -24,8 +25,18 @@ CHAT_ID_RE = re.compile(r"^[UCR][0-9a-f]{32}$")
 PROPERTY_RE = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
 
 
-def error_details(exc: MessageLimitError) -> list[dict[str, str]]:
-    """Split 'messages[0].quickReply[0]: label too long' into LINE's {message, property}."""
+def error_details(exc: MessageLimitError, kind: str | None = None) -> list[dict[str, str]]:
+    """Split 'messages[0].quickReply[0]: label too long' into LINE's {message, property}.
+
+    When the SDK's model for `kind` refused the body itself, one detail per field it named
+    (a nested model's complaint has no path from the body, so it stays one message)."""
+    cause = exc.__cause__
+    if (
+        kind is not None
+        and isinstance(cause, ValidationError)
+        and cause.model is REQUEST_MODELS[kind]
+    ):
+        return [{"message": e["msg"], "property": _property(e["loc"])} for e in cause.errors()]
     text = str(exc)
     match = PROPERTY_RE.match(text)
     if match:
@@ -37,13 +48,28 @@ def error_details(exc: MessageLimitError) -> list[dict[str, str]]:
     return [{"message": text}]
 
 
+def _property(loc: tuple[int | str, ...]) -> str:
+    """('userIds', 3) -> 'userIds[3]', as LINE names a property."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
 def json_body() -> dict[str, Any] | None:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else None
 
 
-def invalid_body(exc: MessageLimitError) -> ResponseReturnValue:
-    details = error_details(exc)
+def invalid_body(exc: MessageLimitError, kind: str | None = None) -> ResponseReturnValue:
+    return body_errors(error_details(exc, kind))
+
+
+def body_errors(details: list[dict[str, str]]) -> ResponseReturnValue:
+    """LINE's 400 for a request body that breaks its rules: one detail per problem."""
     return line_error(400, f"The request body has {len(details)} error(s)", details)
 
 
@@ -52,13 +78,15 @@ def not_json() -> ResponseReturnValue:
 
 
 def validated(kind: str) -> tuple[dict[str, Any] | None, ResponseReturnValue | None]:
+    """The request's JSON body checked with the SDK's model for `kind` (a key of
+    `bot.line_client.REQUEST_MODELS`): (body, None), or (None, LINE's 400)."""
     body = json_body()
     if body is None:
         return None, not_json()
     try:
         validate_request(kind, body)
     except MessageLimitError as exc:
-        return None, invalid_body(exc)
+        return None, invalid_body(exc, kind)
     return body, None
 
 
@@ -140,8 +168,7 @@ def multicast() -> ResponseReturnValue:
     assert body is not None
     bad = [i for i, to in enumerate(body["to"]) if not USER_ID_RE.match(str(to))]
     if bad:
-        details = [{"message": "invalid user id", "property": f"to[{i}]"} for i in bad]
-        return line_error(400, f"The request body has {len(details)} error(s)", details)
+        return body_errors([{"message": "invalid user id", "property": f"to[{i}]"} for i in bad])
     return _send("multicast", list(body["to"]), body, key)
 
 
@@ -205,20 +232,20 @@ def link_token(user_id: str) -> ResponseReturnValue:
 
 @messaging_api.post("/v2/bot/chat/loading/start")
 def loading_start() -> ResponseReturnValue:
-    body = json_body()
-    if body is None:
-        return not_json()
-    chat_id = body.get("chatId")
-    seconds = body.get("loadingSeconds", 20)
-    if not isinstance(chat_id, str) or not USER_ID_RE.match(chat_id):
-        return line_error(
-            400, "The request body has 1 error(s)", [{"message": "invalid", "property": "chatId"}]
-        )
-    if not isinstance(seconds, int) or not (5 <= seconds <= 60 and seconds % 5 == 0):
-        return line_error(
-            400,
-            "The request body has 1 error(s)",
-            [{"message": "must be a multiple of 5 from 5 to 60", "property": "loadingSeconds"}],
-        )
+    body, error = validated("loading")
+    if error is not None:
+        return error
+    assert body is not None
+    # LINE's rules beyond the model: one-on-one chats only, whole multiples of 5 seconds.
+    chat_id = body["chatId"]
+    seconds = body.get("loadingSeconds")
+    seconds = 20 if seconds is None else seconds
+    details = []
+    if not USER_ID_RE.match(chat_id):
+        details.append({"message": "must be a user ID", "property": "chatId"})
+    if seconds % 5:
+        details.append({"message": "must be a multiple of 5", "property": "loadingSeconds"})
+    if details:
+        return body_errors(details)
     get_state().record_loading(chat_id, seconds)
     return jsonify({}), 202

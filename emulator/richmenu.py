@@ -3,7 +3,8 @@
 LINE's side, as LINE answers: create / validate (the body checked with the SDK's model and
 LINE's rules), the image upload on the DATA API paths (PNG or JPEG, at most 1 MB, exactly the
 menu's size, never replaced), list / get / delete, the default menu, linking to one user or in
-bulk (at most 500), and aliases. At most 1000 menus a channel.
+bulk (at most 500), and aliases. At most 1000 menus a channel. Every JSON body is checked with
+the SDK's own request model (`emulator.messaging.validated`) before LINE's further rules.
 
 The controls (`/_emulator/...`, no auth) serve the chat page: the menu a user sees now (linked,
 else the default) with its image, and a tap on one of its areas, which runs the area's action
@@ -13,7 +14,6 @@ through the alias and sends the postback with `params.newRichMenuAliasId`).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 
 from emulator import webhook
 from emulator.common import get_state, line_error
-from emulator.messaging import json_body, not_json
+from emulator.messaging import body_errors, json_body, not_json, validated
 from emulator.state import USER_ID_RE
 from richmenu.validate import (
     IMAGE_TYPES,
@@ -34,15 +34,12 @@ from richmenu.validate import (
 richmenu_api = Blueprint("richmenu_api", __name__)
 richmenu_control = Blueprint("richmenu_control", __name__, url_prefix="/_emulator")
 
-BULK_LIMIT = 500
-ALIAS_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 NOT_FOUND = "Not found"
 NO_IMAGE = "must upload richmenu image before applying it to user"
 
 
 def _problems(problems: list[str]) -> ResponseReturnValue:
-    details = [{"message": p} for p in problems]
-    return line_error(400, f"The request body has {len(details)} error(s)", details)
+    return body_errors([{"message": p} for p in problems])
 
 
 def _outcome(outcome: str) -> ResponseReturnValue:
@@ -175,28 +172,24 @@ def unlink_user(user_id: str) -> ResponseReturnValue:
     return jsonify({})
 
 
-def _user_ids(body: dict[str, Any] | None) -> tuple[list[str], ResponseReturnValue | None]:
-    """The `userIds` of a bulk request, or the error LINE answers (not JSON, bad list)."""
-    if body is None:
-        return [], not_json()
-    ids = body.get("userIds")
-    if not isinstance(ids, list) or not (1 <= len(ids) <= BULK_LIMIT):
-        return [], _problems([f"userIds must list 1-{BULK_LIMIT} user IDs"])
-    bad = [i for i, uid in enumerate(ids) if not USER_ID_RE.match(str(uid))]
-    if bad:
-        details = [{"message": "invalid user id", "property": f"userIds[{i}]"} for i in bad]
-        return [], line_error(400, f"The request body has {len(details)} error(s)", details)
-    return [str(uid) for uid in ids], None
+def _malformed_user_ids(ids: list[str]) -> ResponseReturnValue | None:
+    """LINE's 400 naming each entry of a bulk request's `userIds` that is not a user ID."""
+    bad = [i for i, uid in enumerate(ids) if not USER_ID_RE.match(uid)]
+    if not bad:
+        return None
+    return body_errors([{"message": "invalid user id", "property": f"userIds[{i}]"} for i in bad])
 
 
 @richmenu_api.post("/v2/bot/richmenu/bulk/link")
 def bulk_link() -> ResponseReturnValue:
-    body = json_body()
-    ids, error = _user_ids(body)
+    body, error = validated("richmenu.bulk.link")  # 1-500 IDs: the SDK model's own limits
     if error is not None:
         return error
-    assert body is not None  # _user_ids answered the error otherwise
-    outcome = get_state().link_rich_menu(ids, str(body.get("richMenuId", "")))
+    assert body is not None
+    error = _malformed_user_ids(body["userIds"])
+    if error is not None:
+        return error
+    outcome = get_state().link_rich_menu(body["userIds"], body["richMenuId"])
     if outcome != "ok":
         return _outcome(outcome)
     return jsonify({}), 202
@@ -204,10 +197,14 @@ def bulk_link() -> ResponseReturnValue:
 
 @richmenu_api.post("/v2/bot/richmenu/bulk/unlink")
 def bulk_unlink() -> ResponseReturnValue:
-    ids, error = _user_ids(json_body())
+    body, error = validated("richmenu.bulk.unlink")
     if error is not None:
         return error
-    get_state().unlink_rich_menu(ids)
+    assert body is not None
+    error = _malformed_user_ids(body["userIds"])
+    if error is not None:
+        return error
+    get_state().unlink_rich_menu(body["userIds"])
     return jsonify({}), 202
 
 
@@ -223,23 +220,24 @@ def _alias_outcome(outcome: str) -> ResponseReturnValue:
 
 @richmenu_api.post("/v2/bot/richmenu/alias")
 def create_alias() -> ResponseReturnValue:
-    body = json_body()
-    if body is None:
-        return not_json()
-    alias_id = body.get("richMenuAliasId")
-    if not isinstance(alias_id, str) or not ALIAS_RE.match(alias_id):
-        return _problems(["richMenuAliasId must be 1-32 of [a-z0-9_-]"])
-    rich_menu_id = str(body.get("richMenuId") or "")
-    return _alias_outcome(get_state().set_rich_menu_alias(alias_id, rich_menu_id, create=True))
+    body, error = validated("richmenu.alias.create")  # the alias ID's pattern included
+    if error is not None:
+        return error
+    assert body is not None
+    outcome = get_state().set_rich_menu_alias(
+        body["richMenuAliasId"], body["richMenuId"], create=True
+    )
+    return _alias_outcome(outcome)
 
 
 @richmenu_api.post("/v2/bot/richmenu/alias/<alias_id>")
 def update_alias(alias_id: str) -> ResponseReturnValue:
-    body = json_body()
-    if body is None:
-        return not_json()
-    rich_menu_id = str(body.get("richMenuId") or "")
-    return _alias_outcome(get_state().set_rich_menu_alias(alias_id, rich_menu_id, create=False))
+    body, error = validated("richmenu.alias.update")
+    if error is not None:
+        return error
+    assert body is not None
+    outcome = get_state().set_rich_menu_alias(alias_id, body["richMenuId"], create=False)
+    return _alias_outcome(outcome)
 
 
 @richmenu_api.get("/v2/bot/richmenu/alias/list")

@@ -58,6 +58,13 @@ class User:
 
 @dataclass
 class RecordedCall:
+    """One Messaging API call as the emulator answered it.
+
+    `status` is the status the emulator sent. `fault` describes the injected fault the call
+    met, if any: {status, delay, when}, plus `handled_status` (what the endpoint itself
+    answered) for a fault applied after handling.
+    """
+
     method: str
     path: str
     query: dict[str, str]
@@ -66,17 +73,33 @@ class RecordedCall:
     status: int
     at: float
     request_id: str
+    fault: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+FAULT_BEFORE = "before"
+FAULT_AFTER = "after"
+FAULT_WHEN = (FAULT_BEFORE, FAULT_AFTER)
+
+
 @dataclass
 class Fault:
+    """A fault for the next `remaining` calls to `path`.
+
+    `when` is FAULT_BEFORE (the default): wait `delay` seconds, then answer `status` without
+    handling the request (LINE never saw it), or handle it normally when there is no status.
+    FAULT_AFTER: handle the request first (a reply token is used, a push delivered and its
+    retry key accepted), then wait `delay` seconds before answering, with `status` instead of
+    the endpoint's answer when one is given (LINE took it; the answer was slow or lost).
+    """
+
     path: str
     status: int | None
     delay: float
     remaining: int
+    when: str = FAULT_BEFORE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,8 +238,20 @@ class EmulatorState:
 
     # -- faults ------------------------------------------------------------------------------
 
-    def add_fault(self, path: str, status: int | None, delay: float = 0.0, count: int = 1) -> Fault:
-        fault = Fault(path=path, status=status or None, delay=max(0.0, delay), remaining=count)
+    def add_fault(
+        self,
+        path: str,
+        status: int | None,
+        delay: float = 0.0,
+        count: int = 1,
+        when: str = FAULT_BEFORE,
+    ) -> Fault:
+        """Queue a fault (see `Fault`); ValueError for a `when` other than before/after."""
+        if not isinstance(when, str) or when not in FAULT_WHEN:
+            raise ValueError(f"when must be one of {', '.join(FAULT_WHEN)}, not {when!r}")
+        fault = Fault(
+            path=path, status=status or None, delay=max(0.0, delay), remaining=count, when=when
+        )
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -227,7 +262,9 @@ class EmulatorState:
             for fault in self.faults:
                 if fault.path == path and fault.remaining > 0:
                     fault.remaining -= 1
-                    taken = Fault(fault.path, fault.status, fault.delay, fault.remaining)
+                    taken = Fault(
+                        fault.path, fault.status, fault.delay, fault.remaining, fault.when
+                    )
                     self.faults = [f for f in self.faults if f.remaining > 0]
                     return taken
             return None

@@ -33,6 +33,19 @@ EXTRA_EVENTS = [
 ]
 
 
+# The bot's LINE client waits 3 s for an answer; timeout tests make it wait LINE_PATIENCE s
+# and have the emulator answer LATE s after it handled the call (the client has given up).
+LINE_PATIENCE = 1.0
+LATE = 2.0
+
+
+@pytest.fixture
+def impatient_line(services, monkeypatch):
+    """The running bot's LINE client, waiting only LINE_PATIENCE seconds for each answer."""
+    monkeypatch.setattr(services.line, "timeout", LINE_PATIENCE)
+    return services.line
+
+
 def all_event_types() -> list[dict]:
     events = []
     for event in copy.deepcopy(SAMPLE["events"]) + copy.deepcopy(EXTRA_EVENTS):
@@ -121,13 +134,73 @@ def test_rejected_reply_token_falls_back_to_push(chat, emulator, session_factory
     assert pushes[0]["headers"].get("X-Line-Retry-Key")
 
 
-def test_reply_timeout_after_line_took_it_is_not_sent_twice(chat, emulator):
-    # LINE handles the reply but answers after our 3 s timeout; the retry finds the token used.
-    emulator.inject_fault("/v2/bot/message/reply", None, delay=3.5, count=1)
-    chat.say("使い方")
-    wait_until(lambda: len(emulator.inbox(chat.user_id)) >= 1)
-    assert len(emulator.inbox(chat.user_id)) == 1
+def faults_met(calls):
+    """(status, when) of each recorded call: `when` of the injected fault it met, or None."""
+    return [(c["status"], (c["fault"] or {}).get("when")) for c in calls]
+
+
+def test_reply_timeout_after_line_took_it_is_not_sent_twice(chat, emulator, dbview, impatient_line):
+    # LINE handles the reply but answers after the client gave up; the retry finds the token
+    # used, which after a timeout means delivered: no push.
+    emulator.inject_fault("/v2/bot/message/reply", None, delay=LATE, when="after")
+    messages = chat.say("使い方")
+    assert len(messages) == 1 and "使い方" in texts_of(messages)
+    replies = emulator.calls("/v2/bot/message/reply")
+    assert faults_met(replies) == [(200, "after"), (400, None)]
+    assert replies[1]["body"] == replies[0]["body"]  # the same reply, retried
     assert not emulator.calls("/v2/bot/message/push")
+    assert [m["via"] for m in emulator.inbox(chat.user_id)] == ["reply"]
+    row = dbview.scalars(select(OutgoingMessage)).one()
+    assert row.status == OutboxStatus.SENT and row.sent_via == "reply"
+
+
+def test_reply_line_took_but_answered_5xx_is_not_sent_twice(chat, emulator, dbview):
+    # "Even if you get a 5xx error, your message may have been delivered" (LINE's docs).
+    emulator.inject_fault("/v2/bot/message/reply", 500, when="after")
+    messages = chat.say("使い方")
+    assert len(messages) == 1 and "使い方" in texts_of(messages)
+    replies = emulator.calls("/v2/bot/message/reply")
+    assert faults_met(replies) == [(500, "after"), (400, None)]
+    assert replies[0]["fault"]["handled_status"] == 200
+    assert not emulator.calls("/v2/bot/message/push")
+    assert [m["via"] for m in emulator.inbox(chat.user_id)] == ["reply"]
+    row = dbview.scalars(select(OutgoingMessage)).one()
+    assert row.status == OutboxStatus.SENT and row.sent_via == "reply"
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_push_retried_on_429_and_5xx_with_one_retry_key_and_delivered_once(
+    chat, emulator, dbview, session_factory, status
+):
+    emulator.inject_fault("/v2/bot/message/push", status, count=2)
+    messages = say_with_dead_reply_token(chat, emulator, session_factory, "使い方")
+    assert len(messages) == 1 and "使い方" in texts_of(messages)
+    pushes = emulator.calls("/v2/bot/message/push")
+    assert [c["status"] for c in pushes] == [status, status, 200]
+    row = dbview.scalars(select(OutgoingMessage)).one()
+    assert [c["headers"]["X-Line-Retry-Key"] for c in pushes] == [row.retry_key] * 3
+    assert row.status == OutboxStatus.SENT and row.sent_via == "push"
+    assert row.request_id == pushes[2]["request_id"]
+    assert [m["via"] for m in emulator.inbox(chat.user_id)] == ["push"]
+
+
+def test_push_timeout_after_line_took_it_counts_as_delivered(
+    chat, emulator, dbview, session_factory, impatient_line
+):
+    # LINE delivers the push but answers after the client gave up; the retry carries the same
+    # retry key and gets 409 naming the accepted request: delivered, once.
+    emulator.inject_fault("/v2/bot/message/push", None, delay=LATE, when="after")
+    messages = say_with_dead_reply_token(chat, emulator, session_factory, "使い方")
+    assert len(messages) == 1 and "使い方" in texts_of(messages)
+    assert [c["status"] for c in emulator.calls("/v2/bot/message/reply")] == [400]
+    pushes = emulator.calls("/v2/bot/message/push")
+    assert faults_met(pushes) == [(200, "after"), (409, None)]
+    row = dbview.scalars(select(OutgoingMessage)).one()
+    assert [c["headers"]["X-Line-Retry-Key"] for c in pushes] == [row.retry_key] * 2
+    assert row.status == OutboxStatus.SENT and row.sent_via == "push"
+    # The 409's x-line-accepted-request-id (the first push's request id) is what was recorded.
+    assert row.request_id == pushes[0]["request_id"]
+    assert [m["via"] for m in emulator.inbox(chat.user_id)] == ["push"]
 
 
 def test_push_outage_is_retried_later_with_the_same_retry_key(

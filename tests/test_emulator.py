@@ -251,6 +251,35 @@ def test_sdk_profile_quota_and_loading(
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "prop", "needle"),
+    [
+        ({"loadingSeconds": 10}, "chatId", "none is not an allowed value"),
+        ({"chatId": 42}, "chatId", "str type expected"),
+        ({"chatId": "USER", "loadingSeconds": 70}, "loadingSeconds", "less than or equal to 60"),
+        ({"chatId": "USER", "loadingSeconds": "10"}, "loadingSeconds", "valid integer"),
+        ({"chatId": "USER", "loadingSeconds": 7}, "loadingSeconds", "multiple of 5"),
+        ({"chatId": "C" + "0" * 32}, "chatId", "user ID"),
+    ],
+    ids=["no-chat-id", "chat-id-not-a-string", "too-long", "seconds-as-text", "not-5s", "group"],
+)
+def test_invalid_loading_bodies_are_400_like_line(
+    emulator: EmulatorServer, user: str, body: dict[str, Any], prop: str, needle: str
+) -> None:
+    if body.get("chatId") == "USER":
+        body = {**body, "chatId": user}
+    response = post(emulator, "/v2/bot/chat/loading/start", body)
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["message"] == "The request body has 1 error(s)"
+    (detail,) = payload["details"]
+    assert detail["property"] == prop and needle in detail["message"]
+    assert emulator.state.loading == []
+    default = post(emulator, "/v2/bot/chat/loading/start", {"chatId": user})
+    assert default.status_code == 202
+    assert [e["loadingSeconds"] for e in emulator.state.loading] == [20]
+
+
 # -- reply ----------------------------------------------------------------------------------
 
 
@@ -533,6 +562,94 @@ def test_fault_delay_then_normal_handling_or_timeout(
 
     with pytest.raises(EmulatorError):
         client.inject_fault("/v2/bot/message/push", None)
+
+
+def wait_for_calls(client: EmulatorClient, path: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 5
+    while True:
+        calls = client.calls(path)
+        if len(calls) >= count or time.monotonic() > deadline:
+            return calls
+        time.sleep(0.02)
+
+
+def test_fault_after_handling_delivers_then_answers_late(
+    client: EmulatorClient, emulator: EmulatorServer, user: str
+) -> None:
+    client.inject_fault("/v2/bot/message/push", None, delay=1.0, when="after")
+    key = {"X-Line-Retry-Key": str(uuid.uuid4())}
+    body = {"to": user, "messages": [text("遅い返事")]}
+    with pytest.raises(requests.Timeout):
+        requests.post(
+            f"{emulator.url}/v2/bot/message/push",
+            json=body,
+            headers={**AUTH, **key},
+            timeout=0.3,
+        )
+    (first,) = wait_for_calls(client, "/v2/bot/message/push", 1)
+    # LINE took it: delivered, the retry key accepted, recorded with what it answered.
+    assert first["status"] == 200
+    assert first["fault"] == {
+        "status": None,
+        "delay": 1.0,
+        "when": "after",
+        "handled_status": 200,
+    }
+    assert [m["message"]["text"] for m in client.inbox(user)] == ["遅い返事"]
+    retry = post(emulator, "/v2/bot/message/push", body, **key)  # overtakes the late answer
+    assert retry.status_code == 409
+    assert retry.headers["x-line-accepted-request-id"] == first["request_id"]
+    calls = client.calls("/v2/bot/message/push")
+    assert [(c["status"], c["fault"]) for c in calls[1:]] == [(409, None)]
+    assert len(client.inbox(user)) == 1
+
+    # A late answer still comes, when the client waits long enough for it.
+    client.inject_fault("/v2/bot/message/push", None, delay=0.3, when="after")
+    started = time.monotonic()
+    slow = post(emulator, "/v2/bot/message/push", {"to": user, "messages": [text("待てば")]})
+    assert slow.status_code == 200 and slow.json()["sentMessages"][0]["id"]
+    assert time.monotonic() - started >= 0.3
+
+
+def test_fault_status_after_handling_replaces_the_answer(
+    client: EmulatorClient, emulator: EmulatorServer, user: str
+) -> None:
+    token = client.send_text(user, "hi")["event"]["replyToken"]
+    client.inject_fault("/v2/bot/message/reply", 502, when="after")
+    body = {"replyToken": token, "messages": [text("届いた")]}
+
+    lost = post(emulator, "/v2/bot/message/reply", body)
+    again = post(emulator, "/v2/bot/message/reply", body)
+
+    assert lost.status_code == 502 and lost.json() == {"message": "Bad gateway"}
+    assert lost.headers["x-line-request-id"]
+    assert again.status_code == 400 and again.json()["message"] == "Invalid reply token"
+    assert [m["message"]["text"] for m in client.inbox(user)] == ["届いた"]
+    calls = client.calls("/v2/bot/message/reply")
+    assert [c["status"] for c in calls] == [502, 400]
+    assert calls[0]["fault"] == {
+        "status": 502,
+        "delay": 0.0,
+        "when": "after",
+        "handled_status": 200,
+    }
+    assert calls[0]["request_id"] == lost.headers["x-line-request-id"]
+
+
+def test_fault_before_handling_is_recorded_and_when_is_checked(
+    client: EmulatorClient, emulator: EmulatorServer, user: str
+) -> None:
+    client.inject_fault("/v2/bot/message/push", 503)
+    assert (
+        post(emulator, "/v2/bot/message/push", {"to": user, "messages": [text("x")]}).status_code
+        == 503
+    )
+    (call,) = client.calls("/v2/bot/message/push")
+    assert call["fault"] == {"status": 503, "delay": 0.0, "when": "before"}
+    assert client.inbox(user) == []
+    with pytest.raises(EmulatorError, match="when must be one of"):
+        client.inject_fault("/v2/bot/message/push", 500, when="during")
+    assert client.faults() == []
 
 
 # -- account link ---------------------------------------------------------------------------

@@ -180,6 +180,84 @@ def test_bulk_link_takes_at_most_500_valid_ids(emulator, pages):
     assert unlinked.status_code == 202 and emulator.state.linked_rich_menu(ids[0]) is None
 
 
+def assert_refused_like_line(response, *expected: tuple[str, str]) -> None:
+    """LINE's 400 for a body its request model refuses: one (property, message part) each."""
+    assert response.status_code == 400, response.text
+    payload = response.json()
+    assert payload["message"] == f"The request body has {len(expected)} error(s)"
+    found = [(d["property"], d["message"]) for d in payload["details"]]
+    assert len(found) == len(expected), found
+    for (prop, needle), (got_prop, got_message) in zip(expected, found, strict=True):
+        assert got_prop == prop and needle in got_message, found
+
+
+def test_bulk_bodies_are_checked_with_the_sdk_models(emulator, pages):
+    menu_id = create(emulator, pages["hr"])
+    user = "U" + "1" * 32
+    link = "/v2/bot/richmenu/bulk/link"
+    unlink = "/v2/bot/richmenu/bulk/unlink"
+    assert_refused_like_line(
+        call(emulator, "POST", link, {"userIds": [user]}),
+        ("richMenuId", "none is not an allowed value"),
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", link, {"richMenuId": 7, "userIds": []}),
+        ("richMenuId", "str type expected"),
+        ("userIds", "at least 1 items"),
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", link, {"richMenuId": menu_id, "userIds": [user, 5]}),
+        ("userIds[1]", "str type expected"),
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", unlink, {"userIds": user}), ("userIds", "value is not a valid list")
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", unlink, {}), ("userIds", "none is not an allowed value")
+    )
+    not_json = requests.post(
+        emulator.url + link, data="[", headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 400 and not_json.json()["message"]
+    assert emulator.state.linked_rich_menu(user) is None
+    assert (
+        call(emulator, "POST", link, {"richMenuId": menu_id, "userIds": [user]}).status_code == 202
+    )
+    assert call(emulator, "POST", unlink, {"userIds": [5]}).status_code == 400
+    assert emulator.state.linked_rich_menu(user) == menu_id
+
+
+def test_alias_bodies_are_checked_with_the_sdk_models(emulator, pages):
+    menu_id = create(emulator, pages["member"])
+    create_path = "/v2/bot/richmenu/alias"
+    assert_refused_like_line(
+        call(
+            emulator, "POST", create_path, {"richMenuAliasId": "Not Valid!", "richMenuId": menu_id}
+        ),
+        ("richMenuAliasId", "regular expression"),
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", create_path, {"richMenuAliasId": "a" * 33, "richMenuId": menu_id}),
+        ("richMenuAliasId", "at most 32 characters"),
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", create_path, {"richMenuAliasId": "t-member-points"}),
+        ("richMenuId", "none is not an allowed value"),
+    )
+    assert emulator.state.rich_menu_alias_list() == {}
+    alias = {"richMenuAliasId": "t-member-points", "richMenuId": menu_id}
+    assert call(emulator, "POST", create_path, alias).status_code == 200
+    update_path = "/v2/bot/richmenu/alias/t-member-points"
+    assert_refused_like_line(
+        call(emulator, "POST", update_path, {}), ("richMenuId", "none is not an allowed value")
+    )
+    assert_refused_like_line(
+        call(emulator, "POST", update_path, {"richMenuId": ["richmenu-x"]}),
+        ("richMenuId", "str type expected"),
+    )
+    assert emulator.state.rich_menu_alias_list() == {"t-member-points": menu_id}
+
+
 def test_aliases(emulator, pages):
     first = create(emulator, pages["member"])
     second = create(emulator, pages["member-2"])
