@@ -17,10 +17,8 @@ from bot.logging_setup import configure_logging
 from bot.processing import EventProcessor
 from bot.runtime import Runtime, build_runtime
 from bot.wakeups import NewEventListener
-from bot.webhook import WEBHOOK_PATH
+from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from bot.worker import EventWorkerPool
-
-MAX_BODY_BYTES = 1024 * 1024
 
 # Blueprints other than the core ones, by module (each exposes `bp`).
 BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin", "bot.partner_api"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from linebot.v3.webhook import SignatureValidator
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import metrics
 from models.db import single_statement
@@ -147,6 +148,20 @@ def _error(status: int, message: str):  # type: ignore[no-untyped-def]
 
 
 WEBHOOK_PATH = "/callback"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _read_body() -> bytes:
+    """The body, or 413 when it is over MAX_BODY_BYTES, with or without Content-Length.
+
+    A chunked body (no Content-Length) is only cut at the request's limit by Werkzeug, without
+    an error: it is read with a limit one byte over ours, so that one byte too many is seen.
+    """
+    request.max_content_length = MAX_BODY_BYTES + 1  # a larger Content-Length: 413 at once
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    return raw
 
 
 @bp.post(WEBHOOK_PATH)
@@ -155,7 +170,7 @@ def callback():  # type: ignore[no-untyped-def]
 
     runtime = get_runtime(current_app)
     signature = request.headers.get("X-Line-Signature", "")  # header names are case-insensitive
-    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: Flask answers 413
+    raw = _read_body()
     validator = SignatureValidator(runtime.settings.channel_secret)
     try:
         valid = bool(signature) and validator.validate(raw.decode("utf-8"), signature)

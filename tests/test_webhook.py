@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.config import Settings
 from bot.runtime import build_runtime
 from bot.webhook import MAX_TIMESTAMP_MS
 from models.events import WebhookEvent
+from tests.e2e import ServerThread
 from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, body_of, event_id, sign, text_event
 
 
@@ -74,6 +76,20 @@ def test_body_over_one_megabyte_is_413(client, db):
     assert len(body) > 1024 * 1024
     assert post(client, body).status_code == 413
     assert count_events(db) == 0
+
+
+def body_of_size(size: int) -> bytes:
+    event = text_event("")
+    event["message"]["text"] = "a" * (size - len(body_of(event)))
+    body = body_of(event)
+    assert len(body) == size
+    return body
+
+
+@pytest.mark.parametrize("extra, status", [(0, 200), (1, 413)])
+def test_one_megabyte_is_the_limit(client, db, extra, status):
+    assert post(client, body_of_size(1024 * 1024 + extra)).status_code == status
+    assert count_events(db) == (1 if status == 200 else 0)
 
 
 @pytest.mark.parametrize(
@@ -244,3 +260,37 @@ def test_the_app_serves_every_surface(client):
     assert client.get("/api/v1/members/NOPE/balance").status_code == 401
     assert client.get("/link?linkToken=x").status_code in {200, 400}
     assert client.get("/admin/login").status_code == 200
+
+
+def chunks(body: bytes, size: int = 64 * 1024):
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+@pytest.mark.parametrize("extra, status", [(0, 200), (1, 413), (300, 413)])
+def test_chunked_body_is_limited_to_one_megabyte(engine, db, clock, extra, status):
+    """Without Content-Length the server cuts the body at the limit: it must not be checked
+    (and refused as badly signed) as if that were all of it."""
+    settings = Settings(channel_secret=CHANNEL_SECRET, channel_access_token=ACCESS_TOKEN)
+    app = create_app(
+        runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False
+    )
+    server = ServerThread(app).start()
+    try:
+        body = body_of_size(1024 * 1024 + extra)
+        connection = http.client.HTTPConnection("127.0.0.1", server.server.server_port)
+        connection.request(
+            "POST",
+            "/callback",
+            body=chunks(body),
+            headers={"Content-Type": "application/json", "X-Line-Signature": sign(body)},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        assert response.status == status
+        if status == 413:
+            assert json.loads(response.read()) == {"error": "request body too large"}
+        connection.close()
+    finally:
+        server.stop()
+    assert count_events(db) == (1 if status == 200 else 0)
