@@ -70,7 +70,7 @@ def worker(lazy, threads, nice) -> None:  # type: ignore[no-untyped-def]
     if nice:
         os.nice(nice)
     configure_logging()
-    runtime = lazy.get()
+    runtime = lazy.get(line=True)
     services = Services(runtime)
     count = threads or max(1, runtime.settings.webhook_workers)
     services.start_workers(count, listen=True)
@@ -91,7 +91,7 @@ def scheduler(lazy) -> None:  # type: ignore[no-untyped-def]
     from models.timeutil import JST
 
     configure_logging()
-    runtime = lazy.get()
+    runtime = lazy.get(line=True)
     services = Services(runtime)
     blocking = BlockingScheduler(timezone=JST)
     install_jobs(blocking, LeasedRunner(runtime), standard_jobs(runtime, services.deliverer))
