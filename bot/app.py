@@ -8,7 +8,7 @@ import importlib
 from flask import Flask, Request, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
-from bot import capabilities
+from bot import capabilities, errors
 from bot.config import Settings, load_settings
 from bot.delivery import Deliverer
 from bot.handlers_registry import build_router
@@ -94,6 +94,8 @@ def create_app(
     app.register_blueprint(health.bp)
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
+
+    errors.install(app)
 
     @app.errorhandler(413)
     def too_large(_exc):  # type: ignore[no-untyped-def]

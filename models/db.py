@@ -27,7 +27,10 @@ def normalize_database_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine whose errors never quote bound parameters (they hold what users typed, and
+    error messages end up in logs)."""
     url = normalize_database_url(url)
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
