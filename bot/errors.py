@@ -25,8 +25,6 @@ logger = logging.getLogger("benesapo.app")
 # The database is down, unreachable or its pool is exhausted: 503, as GET /healthz answers.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 JSON_PATHS = (WEBHOOK_PATH, "/api/")  # what machines call: answered in JSON
-
-
 _ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 
 
@@ -34,16 +32,21 @@ def _ours(frame: traceback.FrameSummary) -> bool:
     return frame.filename.startswith(_ROOT) and "site-packages" not in frame.filename
 
 
+def _frame(frame: traceback.FrameSummary) -> str:
+    if _ours(frame):
+        name = frame.filename.removeprefix(_ROOT)
+    else:  # a library's: its package and file
+        name = "/".join(Path(frame.filename).parts[-2:])
+    return f"{name}:{frame.lineno} {frame.name}"
+
+
 def _where(exc: BaseException, frames: int = 6) -> list[str]:
     """Where it was raised, as `file:line function` (no source text, no values): our own
     innermost frames, then the innermost frame of all when it is a library's."""
     stack = traceback.extract_tb(exc.__traceback__)
-    where = [f"{f.filename.removeprefix(_ROOT)}:{f.lineno} {f.name}" for f in stack if _ours(f)][
-        -frames:
-    ]
+    where = [_frame(frame) for frame in stack if _ours(frame)][-frames:]
     if stack and not _ours(stack[-1]):
-        last = stack[-1]
-        where.append(f"{'/'.join(Path(last.filename).parts[-2:])}:{last.lineno} {last.name}")
+        where.append(_frame(stack[-1]))
     return where
 
 

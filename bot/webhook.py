@@ -122,7 +122,8 @@ def _check_event(event: Any) -> None:
         for key in ("userId", "groupId", "roomId"):
             _string(source, key, f"source {key}", MAX_ID_LENGTH)
     for key in ("message", "postback"):  # what routing reads
-        if key in event and not isinstance(event[key], dict):
+        value = event.get(key)
+        if value is not None and not isinstance(value, dict):
             raise BadWebhook(f"event {key} is not an object")
 
 

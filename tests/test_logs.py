@@ -58,8 +58,8 @@ def test_a_database_error_does_not_quote_bound_parameters(no_tables_url, clock):
         engine.dispose()
     message = str(raised.value)
     assert "INSERT INTO webhook_events" in message  # the statement, not what it carried
-    assert SECRET_TEXT not in message
-    assert event["webhookEventId"] not in message
+    for secret in (SECRET_TEXT, json.dumps(SECRET_TEXT)[1:-1], event["webhookEventId"]):
+        assert secret not in message
     assert "parameters hidden" in message
 
 
