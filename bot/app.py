@@ -8,6 +8,7 @@ import importlib
 from flask import Flask, Request, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
+from bot import errors
 from bot.config import Settings, load_settings
 from bot.delivery import Deliverer
 from bot.handlers_registry import build_router
@@ -16,10 +17,8 @@ from bot.logging_setup import configure_logging
 from bot.processing import EventProcessor
 from bot.runtime import Runtime, build_runtime
 from bot.wakeups import NewEventListener
-from bot.webhook import WEBHOOK_PATH
+from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from bot.worker import EventWorkerPool
-
-MAX_BODY_BYTES = 1024 * 1024
 
 # Blueprints other than the core ones, by module (each exposes `bp`).
 BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin", "bot.partner_api"]
@@ -93,6 +92,8 @@ def create_app(
     app.register_blueprint(health.bp)
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
+
+    errors.install(app)
 
     @app.errorhandler(413)
     def too_large(_exc):  # type: ignore[no-untyped-def]

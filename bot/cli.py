@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, check_line_secrets, load_settings
 from bot.runtime import Runtime, build_runtime
 
 # Each module defines click commands/groups in `COMMANDS` (a list); add yours here.
@@ -23,10 +23,14 @@ COMMAND_MODULES = [
 
 
 class LazyRuntime:
-    """Built on first use so `--help` works without a database or secrets."""
+    """Built on first use so `--help` works without a database or secrets.
 
-    def __init__(self, require_secrets: bool = False) -> None:
-        self.require_secrets = require_secrets
+    Commands that talk to LINE ask with `get(line=True)`: without the LINE secrets they stop
+    there, before doing anything, with a ConfigError naming what is missing (as the web app
+    does at start-up); the others work without them.
+    """
+
+    def __init__(self) -> None:
         self._runtime: Runtime | None = None
 
     @classmethod
@@ -36,9 +40,11 @@ class LazyRuntime:
         lazy._runtime = runtime
         return lazy
 
-    def get(self) -> Runtime:
+    def get(self, *, line: bool = False) -> Runtime:
+        settings = self._runtime.settings if self._runtime else load_settings(require_secrets=False)
+        if line:
+            check_line_secrets(settings)
         if self._runtime is None:
-            settings = load_settings(require_secrets=self.require_secrets)
             self._runtime = build_runtime(settings)
         return self._runtime
 
@@ -61,8 +67,9 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The `benesapo` executable (`argv`: its arguments; default: the command line's)."""
     try:
-        cli(obj=LazyRuntime())
+        cli(args=argv, obj=LazyRuntime())
     except ConfigError as exc:
         raise SystemExit(f"error: {exc}") from exc

@@ -66,11 +66,7 @@ def load_settings(
         env = os.environ
     missing = [name for name in REQUIRED_SECRETS if not env.get(name)]
     if missing and require_secrets:
-        raise ConfigError(
-            "Missing required environment variable(s): "
-            + ", ".join(missing)
-            + " (set them in the environment or in .env; see README)"
-        )
+        raise _missing_secrets_error(missing)
     port = int(env.get("PORT") or 8000)
     return Settings(
         channel_secret=env.get("LINE_CHANNEL_SECRET", ""),
@@ -91,3 +87,22 @@ def load_settings(
         secret_key=env.get("SECRET_KEY", ""),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )
+
+
+def _missing_secrets_error(missing: list[str]) -> ConfigError:
+    return ConfigError(
+        "Missing required environment variable(s): "
+        + ", ".join(missing)
+        + " (set them in the environment or in .env; see README)"
+    )
+
+
+def check_line_secrets(settings: Settings) -> None:
+    """ConfigError naming each LINE secret these settings lack (for what talks to LINE)."""
+    values = {
+        "LINE_CHANNEL_SECRET": settings.channel_secret,
+        "LINE_CHANNEL_ACCESS_TOKEN": settings.channel_access_token,
+    }
+    missing = [name for name in REQUIRED_SECRETS if not values[name]]
+    if missing:
+        raise _missing_secrets_error(missing)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from models.events import backlog_size
 
 bp = Blueprint("health", __name__)
@@ -56,12 +49,7 @@ class BacklogCollector:
 
 @bp.get("/metrics")
 def metrics_view():  # type: ignore[no-untyped-def]
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    body = generate_latest(registry)
+    body = generate_latest(metrics.registry())
     extra = CollectorRegistry()
     extra.register(BacklogCollector(current_app._get_current_object()))  # type: ignore[attr-defined]
     body += generate_latest(extra)

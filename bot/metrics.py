@@ -1,8 +1,19 @@
-"""Prometheus metrics (the prometheus-client library), exposed at GET /metrics."""
+"""Prometheus metrics (the prometheus-client library): GET /metrics on the web process; on
+the worker and clock processes, a metrics server of their own when asked (METRICS_PORT)."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 EVENTS_RECEIVED = Counter(
     "benesapo_webhook_events_received_total", "Webhook events recorded", ["type"]
@@ -22,3 +33,20 @@ PROCESSING_LATENCY = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 LINE_CALLS = Counter("benesapo_line_api_calls_total", "Messaging API calls", ["endpoint", "status"])
+
+
+def registry() -> CollectorRegistry:
+    """This process's metrics; every process's when PROMETHEUS_MULTIPROC_DIR is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return merged
+    return REGISTRY
+
+
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> WSGIServer:
+    """prometheus-client's own HTTP server on a daemon thread (for processes that serve no
+    HTTP: worker, clock); port 0 takes a free one (`server.server_port`). Stop it with
+    `shutdown()` then `server_close()`. OSError when the port is taken."""
+    server, _thread = start_http_server(port, addr, registry=registry())
+    return server

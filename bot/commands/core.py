@@ -37,6 +37,36 @@ def db_prune(lazy) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+_metrics_port_option = click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    envvar="METRICS_PORT",
+    default=None,
+    help="Serve this process's Prometheus metrics on this port (GET /metrics; default "
+    "METRICS_PORT; off when neither is set; 0: any free port).",
+)
+
+
+def _serve_metrics(port: int | None):  # type: ignore[no-untyped-def]
+    """The metrics server of a process that serves no HTTP otherwise, or None."""
+    if port is None:
+        return None
+    from bot.metrics import start_metrics_server
+
+    try:
+        server = start_metrics_server(port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on port {port}: {exc.strerror}") from exc
+    click.echo(f"metrics: GET /metrics on port {server.server_port}")
+    return server
+
+
+def _stop_serving(server) -> None:  # type: ignore[no-untyped-def]
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
 def _wait_for_signal() -> None:
     """Block until SIGINT/SIGTERM."""
     import signal
@@ -58,8 +88,9 @@ def _wait_for_signal() -> None:
     help="Lower this process's CPU priority (Unix nice) so that, on a shared host, the web "
     "process acknowledges webhooks first.",
 )
+@_metrics_port_option
 @click.pass_obj
-def worker(lazy, threads, nice) -> None:  # type: ignore[no-untyped-def]
+def worker(lazy, threads, nice, metrics_port) -> None:  # type: ignore[no-untyped-def]
     """Process recorded webhook events and the outbox (the Procfile's `worker`).
 
     Run the web process with WEBHOOK_WORKERS=0 when worker processes take this over.
@@ -70,18 +101,23 @@ def worker(lazy, threads, nice) -> None:  # type: ignore[no-untyped-def]
     if nice:
         os.nice(nice)
     configure_logging()
-    runtime = lazy.get()
+    runtime = lazy.get(line=True)
     services = Services(runtime)
     count = threads or max(1, runtime.settings.webhook_workers)
+    metrics_server = _serve_metrics(metrics_port)
     services.start_workers(count, listen=True)
     click.echo(f"worker: {count} threads processing events; Ctrl-C to stop")
-    _wait_for_signal()
-    services.stop_workers()
+    try:
+        _wait_for_signal()
+    finally:
+        services.stop_workers()
+        _stop_serving(metrics_server)
 
 
 @click.command()
+@_metrics_port_option
 @click.pass_obj
-def scheduler(lazy) -> None:  # type: ignore[no-untyped-def]
+def scheduler(lazy, metrics_port) -> None:  # type: ignore[no-untyped-def]
     """Run the scheduled jobs in this process (the Procfile's `clock`)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -91,15 +127,18 @@ def scheduler(lazy) -> None:  # type: ignore[no-untyped-def]
     from models.timeutil import JST
 
     configure_logging()
-    runtime = lazy.get()
+    runtime = lazy.get(line=True)
     services = Services(runtime)
     blocking = BlockingScheduler(timezone=JST)
     install_jobs(blocking, LeasedRunner(runtime), standard_jobs(runtime, services.deliverer))
+    metrics_server = _serve_metrics(metrics_port)
     click.echo("scheduler: running; Ctrl-C to stop")
     try:
         blocking.start()
     except (KeyboardInterrupt, SystemExit):
         blocking.shutdown(wait=False)
+    finally:
+        _stop_serving(metrics_server)
 
 
 COMMANDS = [db, worker, scheduler]

@@ -33,7 +33,7 @@ def run(lazy, day: str | None, instant: str | None, dry_run: bool, as_json: bool
         as_of = jst_at(date.fromisoformat(day), 10)
     elif instant:
         as_of = parse_iso(instant)
-    runtime = lazy.get()
+    runtime = lazy.get(line=not dry_run)  # a dry run only reads the database
     services = Services(runtime)
     job = ReminderRun(runtime, services.line, services.deliverer)
 

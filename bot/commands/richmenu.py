@@ -55,7 +55,7 @@ def deploy(lazy, dry_run: bool, path: str | None) -> None:  # type: ignore[no-un
     from richmenu.definitions import load
     from richmenu.deploy import deploy as run_deploy
 
-    runtime = lazy.get()
+    runtime = lazy.get(line=True)  # a dry run too reads LINE's menus
     line = LineClient(runtime.settings)
     try:
         report = run_deploy(runtime, line, load(path), dry_run=dry_run, echo=click.echo)
