@@ -355,6 +355,7 @@ class Result:
     reference: str = "-"  # bench._procs.reference_ms just before sending
     reply_p50_by_tenth: list[float] = field(default_factory=list)  # does a backlog build up?
     out_of_order: int = 0  # answers that reached a user before the answer to an earlier event
+    recorded_late: int | None = None  # ours: events recorded after a later event of their user
     steady_per_s: float = math.nan  # replies per second while the load lasts (steady_rate)
     drain_ms: float = math.nan  # last answer - last send
 
@@ -505,7 +506,9 @@ def print_table(results: list[Result]) -> None:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
         print(
             f"{r.bot} at {r.rate:g}/s: answered via reply {r.via_reply}, via push {r.via_push}, "
-            f"out of order {r.out_of_order}; drain {fmt(r.drain_ms, 0)} ms; "
+            f"out of order {r.out_of_order}"
+            + (f" (recorded late {r.recorded_late})" if r.recorded_late is not None else "")
+            + f"; drain {fmt(r.drain_ms, 0)} ms; "
             f"sender max lag {r.max_lag_ms:.0f} ms; CPU s: {cpu}; "
             f"machine reference {r.reference} (lower: faster)"
         )
@@ -708,7 +711,34 @@ def run_load(
         raise KeyboardInterrupt
     result = summarize(spec.name, load.rate, events, answers, window, cpu, command)
     result.reference = reference
+    if "DATABASE_URL" in spec.env:
+        result.recorded_late = recorded_late(spec.env["DATABASE_URL"], load.tag)
     return result
+
+
+def recorded_late(database_url: str, tag: str) -> int:
+    """Events of this load that reached our database after a later event of the same user (the
+    sender's requests overtook each other): the bot can only answer a user's events in order
+    among those it has, so these explain answers out of order."""
+    from sqlalchemy import text
+
+    from models.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM (SELECT id, lag(id) OVER (PARTITION BY user_key "
+                        "ORDER BY occurred_at, id) AS previous FROM webhook_events "
+                        "WHERE webhook_event_id LIKE :pattern) AS t WHERE previous > id"
+                    ),
+                    {"pattern": f"01BENCH{tag}%"},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
 
 def _base_env() -> dict[str, str]:
