@@ -6,7 +6,9 @@ import json
 import logging
 import os
 import sys
+import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 _configured = False
@@ -19,9 +21,51 @@ def log_fields(logger: logging.Logger, level: int, fields: dict[str, Any]) -> No
         logger.log(level, fields.get("event", ""), extra={"fields": fields})
 
 
+_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+
+
+def _ours(frame: traceback.FrameSummary) -> bool:
+    return frame.filename.startswith(_ROOT) and "site-packages" not in frame.filename
+
+
+def _frame(frame: traceback.FrameSummary) -> str:
+    if _ours(frame):
+        name = frame.filename.removeprefix(_ROOT)
+    else:  # a library's: its package and file
+        name = "/".join(Path(frame.filename).parts[-2:])
+    return f"{name}:{frame.lineno} {frame.name}"
+
+
+def where_raised(exc: BaseException, frames: int = 6) -> list[str]:
+    """Where it was raised, as `file:line function` (no source text, no values): our own
+    innermost frames, then the innermost frame of all when it is a library's."""
+    stack = traceback.extract_tb(exc.__traceback__)
+    where = [_frame(frame) for frame in stack if _ours(frame)][-frames:]
+    if stack and not _ours(stack[-1]):
+        where.append(_frame(stack[-1]))
+    return where
+
+
+def exception_fields(exc: BaseException) -> dict[str, Any]:
+    """What a log line says of an exception: its type, its cause's, where it was raised and
+    its database codes; never its message (a message can quote what a user typed, a password
+    or a bound parameter)."""
+    fields: dict[str, Any] = {"error": type(exc).__name__, "where": where_raised(exc)}
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        fields["cause"] = type(cause).__name__
+    for name, value in (
+        ("sqlalchemy_code", getattr(exc, "code", None)),
+        ("sqlstate", getattr(getattr(exc, "orig", None), "sqlstate", None)),
+    ):
+        if isinstance(value, str):
+            fields[name] = value
+    return fields
+
+
 class JsonFormatter(logging.Formatter):
-    """Writes the fields of log_fields, or merges a message that is already a JSON object;
-    puts a traceback in a field."""
+    """Writes the fields of log_fields, or merges a message that is already a JSON object; an
+    exception becomes `exc` (exception_fields: no message, no traceback text)."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any]
@@ -41,8 +85,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             **fields,
         }
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            line["exc"] = exception_fields(record.exc_info[1])
         return json.dumps(line, ensure_ascii=False, default=str)
 
 

@@ -178,7 +178,12 @@ def test_json_log_lines_merge_fields_and_keep_tracebacks_on_one_line():
             "benesapo.x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
         )
     formatted = formatter.format(record)
-    assert "\n" not in formatted and "ValueError" in json.loads(formatted)["exc"]
+    assert "\n" not in formatted and "boom" not in formatted  # never the exception's message
+    exc = json.loads(formatted)["exc"]
+    assert exc["error"] == "ValueError"
+    (where,) = exc["where"]
+    assert where.startswith("tests/test_foundation_units.py:")
+    assert where.endswith(" test_json_log_lines_merge_fields_and_keep_tracebacks_on_one_line")
 
 
 def test_job_lease_is_held_by_one_process_at_a_time(session_factory, db, clock):
