@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/benesapo dev
 
-# The console's browser test drives Debian's chromium (never a downloaded browser).
+# The browser tests drive Debian's chromium (never a downloaded browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -186,3 +186,37 @@ def new_chat(services, emulator, session_factory):
         return Chat(emulator, session_factory, user["user_id"])
 
     return make
+
+
+# -- a real browser: Playwright driving Debian's chromium (no browser download) ---------------
+
+CHROMIUM = os.environ.get("BENESAPO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"chromium not found at {CHROMIUM}: install Debian's package "
+            "(apt-get install -y chromium) or set BENESAPO_CHROMIUM"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -4,7 +4,6 @@ the requester receives the push in the emulator."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -17,41 +16,11 @@ from tests.test_inquiries_support import (
     make_company,
 )
 
-CHROMIUM = os.environ.get("BENESAPO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 EMAIL = "desk@example.jp"
 PASSWORD = "browser-test-password"
 
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"chromium not found at {CHROMIUM}: install Debian's package "
-            "(apt-get install -y chromium) or set BENESAPO_CHROMIUM"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_operator_answers_a_chat_ticket_and_the_requester_gets_the_push(

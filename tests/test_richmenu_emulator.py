@@ -352,41 +352,28 @@ def test_reset_forgets_rich_menus(emulator, client, pages):
     assert emulator.state.list_rich_menus() == [] and emulator.state.default_rich_menu_id() is None
 
 
-def test_chat_page_draws_the_menu_and_taps_it(emulator, client, pages, received):
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
-
+def test_chat_page_draws_the_menu_and_taps_it(emulator, client, pages, received, browser):
     points, support = create_tabbed_member_menus(emulator, pages)
     user = client.create_user("画面太郎")["user_id"]
     call(emulator, "POST", f"/v2/bot/user/{user}/richmenu/{points}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = browser.new_page(viewport={"width": 420, "height": 900})
-            page.goto(f"{emulator.url}/?user={user}")
-            page.wait_for_selector(f'#richmenu-area[data-richmenu="{points}"] .richmenu-hit')
-            assert page.locator(".richmenu-hit").count() == len(pages["member"].body["areas"])
-            assert page.locator(".richmenu-bar").inner_text().startswith("ポイントとサポート")
-            page.wait_for_function(
-                "document.querySelector('.richmenu-image').naturalWidth === 2500"
-            )
-            # Areas are scaled to the drawn image: the tab is the top right half.
-            panel = page.locator(".richmenu-panel").bounding_box()
-            tab = page.locator('.richmenu-hit[data-area="0"]').bounding_box()
-            assert abs(tab["x"] - (panel["x"] + panel["width"] / 2)) < 2
-            assert abs(tab["height"] - panel["height"] * d.TAB_BAR_HEIGHT / 1686) < 2
-            page.locator('.richmenu-hit[data-area="0"]').click()
-            page.wait_for_selector(f'#richmenu-area[data-richmenu="{support}"]')
-            assert received[-1]["postback"]["params"]["newRichMenuAliasId"] == "t-member-support"
-            page.locator(".richmenu-bar").click()
-            assert page.locator(".richmenu-panel").is_hidden()
-            page.locator(".richmenu-bar").click()
-            shown = page.locator(".notice").count()
-            page.locator('.richmenu-hit[data-area="1"]').click()  # よくある質問
-            page.wait_for_function(f"document.querySelectorAll('.notice').length > {shown}")
-            assert received[-1]["postback"]["data"] == "action=faq_menu"
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.goto(f"{emulator.url}/?user={user}")
+    page.wait_for_selector(f'#richmenu-area[data-richmenu="{points}"] .richmenu-hit')
+    assert page.locator(".richmenu-hit").count() == len(pages["member"].body["areas"])
+    assert page.locator(".richmenu-bar").inner_text().startswith("ポイントとサポート")
+    page.wait_for_function("document.querySelector('.richmenu-image').naturalWidth === 2500")
+    # Areas are scaled to the drawn image: the tab is the top right half.
+    panel = page.locator(".richmenu-panel").bounding_box()
+    tab = page.locator('.richmenu-hit[data-area="0"]').bounding_box()
+    assert abs(tab["x"] - (panel["x"] + panel["width"] / 2)) < 2
+    assert abs(tab["height"] - panel["height"] * d.TAB_BAR_HEIGHT / 1686) < 2
+    page.locator('.richmenu-hit[data-area="0"]').click()
+    page.wait_for_selector(f'#richmenu-area[data-richmenu="{support}"]')
+    assert received[-1]["postback"]["params"]["newRichMenuAliasId"] == "t-member-support"
+    page.locator(".richmenu-bar").click()
+    assert page.locator(".richmenu-panel").is_hidden()
+    page.locator(".richmenu-bar").click()
+    shown = page.locator(".notice").count()
+    page.locator('.richmenu-hit[data-area="1"]').click()  # よくある質問
+    page.wait_for_function(f"document.querySelectorAll('.notice').length > {shown}")
+    assert received[-1]["postback"]["data"] == "action=faq_menu"

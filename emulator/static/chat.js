@@ -9,7 +9,8 @@ const quickBar = $("quick-replies");
 const statusBar = $("status");
 const userSelect = $("user-select");
 
-const state = { userId: null, lastSeq: 0, lastBotEntry: null, polling: false };
+// `view` counts redraws of the conversation: a poll sent before one is thrown away.
+const state = { userId: null, lastSeq: 0, lastBotEntry: null, polling: false, view: 0 };
 
 const SIZES = { xxs: 11, xs: 13, sm: 14, md: 16, lg: 19, xl: 22, xxl: 29, "3xl": 35,
   "4xl": 48, "5xl": 74 };
@@ -95,7 +96,8 @@ async function runAction(action) {
   }
 }
 
-/* A clickable element for an action: a link for uri actions, a button otherwise. */
+/* A clickable element for an action: a link for uri actions, a button otherwise. A tap on
+ * it runs its own action only, never that of the card around it (as in LINE). */
 function actionElement(action, cls, label) {
   const text = label !== undefined ? label : (action && action.label) || "";
   if (action && action.type === "uri") {
@@ -103,11 +105,12 @@ function actionElement(action, cls, label) {
     const link = el("a", cls, text);
     if (href) { link.href = href; link.target = "_blank"; link.rel = "noopener"; }
     link.title = action.uri || "";
+    link.addEventListener("click", (ev) => ev.stopPropagation());
     return link;
   }
   const button = el("button", cls, text);
   button.type = "button";
-  button.addEventListener("click", () => runAction(action));
+  button.addEventListener("click", (ev) => { ev.stopPropagation(); runAction(action); });
   return button;
 }
 
@@ -416,10 +419,11 @@ async function poll() {
   if (!state.userId || state.polling) return;
   state.polling = true;
   const userId = state.userId;
+  const view = state.view;
   try {
     const data = await api("GET", "/_emulator/users/" + userId + "/timeline?after=" +
       state.lastSeq);
-    if (userId !== state.userId) return;
+    if (view !== state.view) return;
     let changed = false;
     for (const entry of data.entries) {
       appendEntry(entry);
@@ -433,6 +437,7 @@ async function poll() {
     setStatus("エミュレーターに接続できません: " + err.message);
   } finally {
     state.polling = false;
+    if (view !== state.view) poll();  // redrawn meanwhile: fill the new view now
   }
 }
 
@@ -483,6 +488,7 @@ async function loadUsers(selectId) {
 }
 
 function switchUser(userId) {
+  state.view += 1;
   state.userId = userId;
   state.lastSeq = 0;
   state.lastBotEntry = null;
@@ -514,7 +520,7 @@ $("new-user").addEventListener("click", async () => {
   await loadUsers(user.user_id);
 });
 
-// Hooks for code drawing into #richmenu-area (rich menus are added later).
+// Hooks for other scripts on the page (the rich menu below uses them).
 window.emulatorChat = { state, runAction, sendText, sendPostback, poll, actionElement };
 
 loadUsers(new URLSearchParams(window.location.search).get("user"))
