@@ -449,7 +449,14 @@ function reportDelivery(result) {
 async function sendText(text) {
   const result = await api("POST", "/_emulator/users/" + state.userId + "/text", { text });
   reportDelivery(result);
+  await pollSoon();
+}
+
+/* Right after the user sent something: look again shortly (the bot answers within tens of
+ * milliseconds), not only at the next one-second tick. */
+async function pollSoon() {
   await poll();
+  for (const ms of [100, 300, 700]) setTimeout(poll, ms);
 }
 
 async function sendPostback(data, params, displayText) {
@@ -458,7 +465,7 @@ async function sendPostback(data, params, displayText) {
   if (displayText) body.displayText = displayText;
   const result = await api("POST", "/_emulator/users/" + state.userId + "/postback", body);
   reportDelivery(result);
-  await poll();
+  await pollSoon();
 }
 
 async function sendEvent(type) {
