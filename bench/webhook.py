@@ -389,7 +389,7 @@ def steady_rate(sent: list[float], delivered: list[float]) -> float:
         k = int(at - start)
         if 0 <= k < seconds:
             counts[k] += 1
-    return float(statistics.median(counts[1 : seconds - 1] if seconds > 2 else counts))
+    return float(statistics.median(counts[1:-1]))
 
 
 def summarize(

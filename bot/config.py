@@ -64,11 +64,8 @@ def load_settings(
         if dotenv:
             load_dotenv(Path.cwd() / ".env", override=False)
         env = os.environ
-    missing = [name for name in REQUIRED_SECRETS if not env.get(name)]
-    if missing and require_secrets:
-        raise _missing_secrets_error(missing)
     port = int(env.get("PORT") or 8000)
-    return Settings(
+    settings = Settings(
         channel_secret=env.get("LINE_CHANNEL_SECRET", ""),
         channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
         database_url=env.get("DATABASE_URL") or DEFAULT_SQLITE_URL,
@@ -87,14 +84,9 @@ def load_settings(
         secret_key=env.get("SECRET_KEY", ""),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )
-
-
-def _missing_secrets_error(missing: list[str]) -> ConfigError:
-    return ConfigError(
-        "Missing required environment variable(s): "
-        + ", ".join(missing)
-        + " (set them in the environment or in .env; see README)"
-    )
+    if require_secrets:
+        check_line_secrets(settings)
+    return settings
 
 
 def check_line_secrets(settings: Settings) -> None:
@@ -105,4 +97,8 @@ def check_line_secrets(settings: Settings) -> None:
     }
     missing = [name for name in REQUIRED_SECRETS if not values[name]]
     if missing:
-        raise _missing_secrets_error(missing)
+        raise ConfigError(
+            "Missing required environment variable(s): "
+            + ", ".join(missing)
+            + " (set them in the environment or in .env; see README)"
+        )

@@ -9,7 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,10 +81,11 @@ def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> 
 
 def prune_records(runtime: Runtime) -> dict[str, int]:
     """Finished webhook events and outbox rows older than RETENTION_DAYS are deleted."""
-    report = prune_finished(
-        runtime.session_factory, runtime.clock.now(), runtime.settings.retention_days
+    return asdict(
+        prune_finished(
+            runtime.session_factory, runtime.clock.now(), runtime.settings.retention_days
+        )
     )
-    return {"events": report.events, "messages": report.messages}
 
 
 def sync_menus(runtime: Runtime, line: LineClient) -> dict[str, int]:

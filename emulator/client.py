@@ -172,15 +172,8 @@ class EmulatorClient:
         when: str = "before",
     ) -> dict[str, Any]:
         """Make the next `count` calls to `path` fail or lag; returns the queued fault.
-
-        when="before" (the default): wait `delay` seconds, then answer `status` without
-        handling the call (LINE never saw it), or handle it normally when `status` is None.
-        when="after": handle the call first (the reply token is used, the push delivered and
-        its retry key accepted), then wait `delay` seconds before answering, and answer
-        `status` instead of the endpoint's own answer when one is given: LINE took it, but
-        the answer was slow (a client timeout) or lost. The recorded call's `fault` says
-        which fault it met; after handling, with the endpoint's own `handled_status`.
-        """
+        `when`: "before" or "after" handling the call (see `emulator.state.Fault`). The
+        recorded call's `fault` says which fault it met."""
         return self._post(
             "/_emulator/faults",
             {"path": path, "status": status, "delay": delay, "count": count, "when": when},

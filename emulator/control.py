@@ -175,13 +175,8 @@ def calls() -> ResponseReturnValue:
 
 @control_api.post("/faults")
 def add_fault() -> ResponseReturnValue:
-    """Queue a fault for the next `count` calls to `path`: {path, status, delay, count, when}.
-
-    `when` is "before" (the default: wait `delay` seconds, then answer `status` without
-    handling the call, or handle it when there is no status) or "after" (handle the call,
-    then wait `delay` seconds before answering, with `status` instead of the endpoint's own
-    answer when one is given: LINE took the call but its answer was slow or lost).
-    """
+    """Queue a fault for the next `count` calls to `path`: {path, status, delay, count, when}
+    (`when`: "before" or "after" handling; see `emulator.state.Fault`)."""
     body = _body()
     path = body.get("path")
     if not isinstance(path, str) or not path.startswith("/"):

@@ -73,6 +73,15 @@ def body_errors(details: list[dict[str, str]]) -> ResponseReturnValue:
     return line_error(400, f"The request body has {len(details)} error(s)", details)
 
 
+def malformed_user_ids(ids: list[Any], name: str) -> ResponseReturnValue | None:
+    """LINE's 400 naming each entry of the list `name` (`to`, `userIds`) that is not a user
+    ID, or None when they all are."""
+    bad = [i for i, uid in enumerate(ids) if not USER_ID_RE.match(str(uid))]
+    if not bad:
+        return None
+    return body_errors([{"message": "invalid user id", "property": f"{name}[{i}]"} for i in bad])
+
+
 def not_json() -> ResponseReturnValue:
     return line_error(400, "The request body could not be parsed as a JSON object")
 
@@ -166,9 +175,9 @@ def multicast() -> ResponseReturnValue:
     if error is not None:
         return error
     assert body is not None
-    bad = [i for i, to in enumerate(body["to"]) if not USER_ID_RE.match(str(to))]
-    if bad:
-        return body_errors([{"message": "invalid user id", "property": f"to[{i}]"} for i in bad])
+    error = malformed_user_ids(body["to"], "to")
+    if error is not None:
+        return error
     return _send("multicast", list(body["to"]), body, key)
 
 

@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 
 from emulator import webhook
 from emulator.common import get_state, line_error
-from emulator.messaging import body_errors, json_body, not_json, validated
+from emulator.messaging import body_errors, json_body, malformed_user_ids, not_json, validated
 from emulator.state import USER_ID_RE
 from richmenu.validate import (
     IMAGE_TYPES,
@@ -172,21 +172,13 @@ def unlink_user(user_id: str) -> ResponseReturnValue:
     return jsonify({})
 
 
-def _malformed_user_ids(ids: list[str]) -> ResponseReturnValue | None:
-    """LINE's 400 naming each entry of a bulk request's `userIds` that is not a user ID."""
-    bad = [i for i, uid in enumerate(ids) if not USER_ID_RE.match(uid)]
-    if not bad:
-        return None
-    return body_errors([{"message": "invalid user id", "property": f"userIds[{i}]"} for i in bad])
-
-
 @richmenu_api.post("/v2/bot/richmenu/bulk/link")
 def bulk_link() -> ResponseReturnValue:
     body, error = validated("richmenu.bulk.link")  # 1-500 IDs: the SDK model's own limits
     if error is not None:
         return error
     assert body is not None
-    error = _malformed_user_ids(body["userIds"])
+    error = malformed_user_ids(body["userIds"], "userIds")
     if error is not None:
         return error
     outcome = get_state().link_rich_menu(body["userIds"], body["richMenuId"])
@@ -201,7 +193,7 @@ def bulk_unlink() -> ResponseReturnValue:
     if error is not None:
         return error
     assert body is not None
-    error = _malformed_user_ids(body["userIds"])
+    error = malformed_user_ids(body["userIds"], "userIds")
     if error is not None:
         return error
     get_state().unlink_rich_menu(body["userIds"])

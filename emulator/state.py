@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 REPLY_TOKEN_TTL_SECONDS = 60.0
@@ -262,9 +262,7 @@ class EmulatorState:
             for fault in self.faults:
                 if fault.path == path and fault.remaining > 0:
                     fault.remaining -= 1
-                    taken = Fault(
-                        fault.path, fault.status, fault.delay, fault.remaining, fault.when
-                    )
+                    taken = replace(fault)  # a copy: the queued one may be used up meanwhile
                     self.faults = [f for f in self.faults if f.remaining > 0]
                     return taken
             return None

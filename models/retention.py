@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import transaction
 from models.events import EventStatus, OutboxStatus, OutgoingMessage, WebhookEvent
 
-DEFAULT_RETENTION_DAYS = 30
 PRUNE_BATCH = 5_000
 
 

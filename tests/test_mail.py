@@ -4,7 +4,6 @@ give-up and re-queue, crash recovery, the console backend, settings from the env
 from __future__ import annotations
 
 import io
-import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from types import SimpleNamespace
@@ -13,6 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from bench._procs import free_port
 from models.inquiries import InquiryType, create_inquiry
 from models.mail import (
     MAX_ATTEMPTS,
@@ -27,12 +27,6 @@ from models.mail import (
     requeue_failed,
     send_due_mail,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Recorder:

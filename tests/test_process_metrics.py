@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from bench._procs import free_port
 from bot.cli import cli
 from models.db import transaction
 from models.events import EventStatus, WebhookEvent, record_events
@@ -20,12 +21,6 @@ from tests.e2e import wait_until
 from tests.helpers import user_event
 
 PROCESSED = "benesapo_webhook_events_processed_total"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
