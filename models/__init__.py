@@ -19,6 +19,7 @@ from models import (
     points_tables,
     reminders,
     richmenu,
+    unanswered,
 )
 from models.base import Base
 
