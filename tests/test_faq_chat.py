@@ -106,7 +106,7 @@ def test_answers_fill_in_the_contact_address(router: Router, ctx: Context) -> No
 
 
 def test_a_close_call_offers_candidates(router: Router, ctx: Context) -> None:
-    messages = say(router, ctx, "ポイントって家族の分もまとめられる？")
+    messages = say(router, ctx, "家族")
     assert len(messages) == 1
     assert messages[0]["text"].startswith("もしかして")
     items = messages[0]["quickReply"]["items"]
@@ -132,7 +132,7 @@ def test_off_topic_questions_get_a_polite_redirect(router: Router, ctx: Context)
 
 
 def test_unknown_questions_say_so_and_offer_the_inquiry(router: Router, ctx: Context) -> None:
-    messages = say(router, ctx, "ｘｙｚの件")
+    messages = say(router, ctx, "ほげほげ")
     assert len(messages) == 1
     assert "見つかりませんでした" in messages[0]["text"]
     assert SETTINGS.contact_email in messages[0]["text"]

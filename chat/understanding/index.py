@@ -12,6 +12,7 @@ the evaluation set only (bench/understanding.py --tune).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,11 @@ class Bands:
     margin: float = 0.05
     close: float = 0.3
     off_topic: float = 0.4
+    smalltalk: float = 1.01  # small talk at least this is answered even without the margin
+    # When the lexical and the semantic score each rank another label first, the best is
+    # answered only at this score or above (else "もしかして"): most wrong answers on the dev
+    # half came from such disagreements.
+    answer_alone: float = 1.01
     candidates: int = 3
 
     @classmethod
@@ -71,6 +77,18 @@ class Bands:
 class Fusion:
     lexical_weight: float = 0.7
     answer_weight: float = 0.5  # share of a FAQ entry's lexical score that is its answer text
+    # The model cannot read words spelt in hiragana (ぽいんと, たいしょく): a message whose
+    # letters are at least this share hiragana is ranked by its lexical score alone.
+    hiragana_cutoff: float = 1.01
+
+
+_HIRAGANA = re.compile("[\u3041-\u3096]")
+_LETTERS = re.compile("[0-9A-Za-z\u3041-\u3096\u30a1-\u30fa\u3400-\u9fff\uf900-\ufaff]")
+
+
+def hiragana_share(text: str) -> float:
+    letters = len(_LETTERS.findall(text))
+    return len(_HIRAGANA.findall(text)) / letters if letters else 0.0
 
 
 @dataclass(frozen=True)
@@ -172,7 +190,6 @@ class Understanding:
                 if cosine > semantic.get(owner, -1.0):
                     semantic[owner] = cosine
         a = self.fusion.answer_weight
-        w = self.fusion.lexical_weight if self.semantic is not None else 1.0
         out = []
         for key, label in self.labels.items():
             if not label.offered_to(audience):
@@ -180,10 +197,13 @@ class Understanding:
             lex = lexical.get(key, 0.0)
             if label.answer:
                 lex = (1 - a) * lex + a * answers.get(key, 0.0)
-            sem = max(semantic.get(key, 0.0), 0.0)
-            out.append(Candidate(key, w * lex + (1 - w) * sem, lex, sem))
-        out.sort(key=lambda c: (-c.score, c.key))
-        return out
+            out.append(Candidate(key, 0.0, lex, max(semantic.get(key, 0.0), 0.0)))
+        return fuse(out, self.lexical_weight(text))
+
+    def lexical_weight(self, text: str) -> float:
+        if self.semantic is None or hiragana_share(text) >= self.fusion.hiragana_cutoff:
+            return 1.0
+        return self.fusion.lexical_weight
 
     def rank(self, text: str, audience: str, limit: int | None = None) -> list[Candidate]:
         """What the message may ask for (intents, entries, small talk), best first."""
@@ -194,27 +214,52 @@ class Understanding:
     def decide(self, text: str, audience: str) -> Decision:
         if not self.prepare(text):
             return Decision(Outcome.UNKNOWN, None)
-        b = self.bands
         scored = self.candidates(text, audience)
-        ranked = [c for c in scored if c.kind is not Kind.OFFTOPIC]
-        off = next((c for c in scored if c.kind is Kind.OFFTOPIC), None)
-        best = ranked[0] if ranked else None
-        best_score = best.score if best else 0.0
-        if off is not None and off.score >= b.off_topic and off.score >= best_score:
-            return Decision(Outcome.OFF_TOPIC, off)
-        if best is None:
-            return Decision(Outcome.UNKNOWN, None)
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        confident = best.score >= b.answer and best.score - runner_up >= b.margin
-        # Small talk that is not quite sure is still answered: a friendly reply costs nothing.
-        if confident or (best.kind is Kind.SMALLTALK and best.score >= b.close):
-            return Decision(Outcome.ANSWER, best, tuple(ranked[: b.candidates]))
-        if best.score >= b.close:
-            # Buttons for intents and entries only; the third only if it is plausible too.
-            offer = [c for c in ranked[: b.candidates + 1] if c.kind is not Kind.SMALLTALK]
-            close = tuple(
-                c for i, c in enumerate(offer[: b.candidates]) if i < 2 or c.score >= b.close
-            )
-            if close:
-                return Decision(Outcome.CLOSE_CALL, best, close)
-        return Decision(Outcome.UNKNOWN, best)
+        disagree = self.lexical_weight(text) < 1.0 and not agree(scored)
+        return decide(scored, self.bands, disagree)
+
+
+def fuse(candidates: Sequence[Candidate], lexical_weight: float) -> list[Candidate]:
+    """Scores `lexical_weight * lexical + (1 - lexical_weight) * semantic`, best first (ties by
+    key, so the order is stable)."""
+    w = lexical_weight
+    out = [
+        Candidate(c.key, w * c.lexical + (1 - w) * c.semantic, c.lexical, c.semantic)
+        for c in candidates
+    ]
+    out.sort(key=lambda c: (-c.score, c.key))
+    return out
+
+
+def agree(scored: Sequence[Candidate]) -> bool:
+    """Whether the lexical and the semantic score rank the same label first."""
+    if not scored:
+        return True
+    return max(scored, key=lambda c: c.lexical).key == max(scored, key=lambda c: c.semantic).key
+
+
+def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Decision:
+    """The decision over fused candidates (best first): see the module's docstring.
+    `disagree`: the lexical and the semantic score each rank another label first."""
+    ranked = [c for c in scored if c.kind is not Kind.OFFTOPIC]
+    off = next((c for c in scored if c.kind is Kind.OFFTOPIC), None)
+    best = ranked[0] if ranked else None
+    best_score = best.score if best else 0.0
+    if off is not None and off.score >= b.off_topic and off.score >= best_score:
+        return Decision(Outcome.OFF_TOPIC, off)
+    if best is None:
+        return Decision(Outcome.UNKNOWN, None)
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    confident = best.score >= b.answer and best.score - runner_up >= b.margin
+    if confident and disagree and best.score < b.answer_alone:
+        confident = False
+    # Small talk that is not quite sure is still answered: a friendly reply costs nothing.
+    if confident or (best.kind is Kind.SMALLTALK and best.score >= b.smalltalk):
+        return Decision(Outcome.ANSWER, best, tuple(ranked[: b.candidates]))
+    if best.score >= b.close:
+        # Buttons for intents and entries only; the third only if it is plausible too.
+        offer = [c for c in ranked[: b.candidates + 1] if c.kind is not Kind.SMALLTALK]
+        close = tuple(c for i, c in enumerate(offer[: b.candidates]) if i < 2 or c.score >= b.close)
+        if close:
+            return Decision(Outcome.CLOSE_CALL, best, close)
+    return Decision(Outcome.UNKNOWN, best)
