@@ -5,25 +5,23 @@ token for that request's LINE user (here, at the web edge: the chat handler neve
 the token travels in the form and only the one issued for the request is accepted back. After
 the company code, member ID and password are checked, the browser is redirected to LINE's
 account-link URL with the link token and a fresh nonce.
-CSRF: a random token kept in Flask's signed session cookie and echoed in the form. The cookie
-is signed with `BENESAPO_SECRET_KEY` if set, else a key derived (HMAC) from the channel secret.
+CSRF: `bot.csrf` (the token in Flask's signed session cookie, `bot.session_cookie`); headers:
+`bot.security_headers`; attempts limited per address, member ID and LINE user
+(`models.login_guard`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template_string, request
-from flask import session as cookie_session
-from flask.blueprints import BlueprintSetupState
 
 from bot.config import Settings
+from bot.csrf import csrf_ok, csrf_token, rotate_csrf
 from bot.line_client import LineApiError
+from bot.security_headers import LOGIN_PAGE, secure
 from handlers import linking_texts as t
 from models import companies
 from models.companies import LoginError
@@ -35,7 +33,6 @@ bp = Blueprint("linking_page", __name__)
 
 DEFAULT_ACCOUNT_LINK_URL = "https://access.line.me/dialog/bot/accountLink"
 DEFAULT_LINE_API = "https://api.line.me"
-CSRF_KEY = "link_csrf"
 
 ERROR_STATUS = {"invalid": 401, "locked": 429}
 
@@ -51,27 +48,6 @@ def account_link_url(settings: Settings) -> str:
     if settings.line_api_base_url.rstrip("/") != DEFAULT_LINE_API:
         return settings.line_api_base_url.rstrip("/") + "/dialog/bot/accountLink"
     return DEFAULT_ACCOUNT_LINK_URL
-
-
-def secret_key(settings: Settings) -> bytes:
-    explicit = settings.secret_key or settings.extra.get("BENESAPO_SECRET_KEY")
-    if explicit:
-        return explicit.encode()
-    return hmac.new(
-        settings.channel_secret.encode(), b"benesapo/flask-session/v1", hashlib.sha256
-    ).digest()
-
-
-@bp.record_once
-def _configure(state: BlueprintSetupState) -> None:
-    app = state.app
-    runtime = app.extensions["benesapo"]
-    if not app.secret_key:
-        app.secret_key = secret_key(runtime.settings)
-    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if runtime.settings.public_base_url.startswith("https://"):
-        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 PAGE = """<!doctype html>
@@ -118,22 +94,7 @@ background:#06c755;border:0;border-radius:8px}
 
 
 def _secure(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the request key is in the URL
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-    )
-    return response
-
-
-def _csrf_token() -> str:
-    token = cookie_session.get(CSRF_KEY)
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        cookie_session[CSRF_KEY] = token
-    return token
+    return secure(response, LOGIN_PAGE)
 
 
 def _page(status: int = 200, **values: Any) -> Response:
@@ -154,7 +115,7 @@ def _form(
     return _page(
         action=request.path,
         form=True,
-        csrf_token=_csrf_token(),
+        csrf_token=csrf_token(),
         key=key,
         link_token=link_token,
         company_code=company_code,
@@ -200,9 +161,7 @@ def link_submit() -> Response:
     company_code = form.get("company_code", "")[:20]
     member_id = form.get("member_id", "")[:40]
     password = form.get("password", "")[:200]
-    sent = form.get("csrf_token", "")
-    expected = cookie_session.get(CSRF_KEY)
-    if not isinstance(expected, str) or not expected or not hmac.compare_digest(sent, expected):
+    if not csrf_ok(form.get("csrf_token")):
         response = _form(key, link_token, company_code, member_id, error=t.PAGE_CSRF)
         response.status_code = 400
         return response
@@ -218,6 +177,7 @@ def link_submit() -> Response:
                 member_id=member_id,
                 password=password,
                 line_user_id=link_request.line_user_id,
+                remote_addr=request.remote_addr,
             )
         except LoginError as exc:
             session.commit()  # the attempt counts toward the lockout
@@ -234,5 +194,5 @@ def link_submit() -> Response:
         + "?"
         + urlencode({"linkToken": link_token, "nonce": nonce})
     )
-    cookie_session.pop(CSRF_KEY, None)
+    rotate_csrf()
     return _secure(redirect(target, code=302))

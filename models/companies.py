@@ -20,8 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.textnorm import normalize_code
-from models import audit
+from models import audit, login_guard
 from models.company import (
     Company,
     CompanyStatus,
@@ -59,9 +58,14 @@ COMPANY_CODE_LENGTH = 8
 MEMBER_ID_LENGTH = 10
 LINK_REQUEST_TTL = timedelta(minutes=10)  # LINE's link tokens are valid for 10 minutes
 NONCE_TTL = timedelta(minutes=10)
-LOCK_THRESHOLD = 5
-LOCK_WINDOW = timedelta(minutes=15)
-LOCK_DURATION = timedelta(minutes=15)
+# Login limits of the login page (`models.login_guard`, claimed before the password is
+# checked): five failures lock a member ID, or a LINE user, for 15 minutes; one client address
+# may try 20 logins per 15 minutes whatever it types.
+ADDRESS_RULE = login_guard.Rule(
+    "link_address", 20, timedelta(minutes=15), timedelta(minutes=15), reset_on_success=False
+)
+MEMBER_RULE = login_guard.Rule("link_member", 5, timedelta(minutes=15), timedelta(minutes=15))
+LINE_USER_RULE = login_guard.Rule("link_line_user", 5, timedelta(minutes=15), timedelta(minutes=15))
 
 # The push a member receives when retired (user-facing; polite and short).
 RETIREMENT_NOTICE = (
@@ -552,6 +556,7 @@ def reset_password(session: Session, clock: Clock, member_id: str, *, actor: str
     session.add(
         LoginAttempt(member_key=member.member_id, outcome=LoginOutcome.RESET, counts=False, at=now)
     )
+    login_guard.clear(session, MEMBER_RULE, member.member_id, now)
     audit.record(session, actor, "password_reset", f"member:{member.member_id}", {}, at=now)
     session.flush()
     return password
@@ -560,50 +565,14 @@ def reset_password(session: Session, clock: Clock, member_id: str, *, actor: str
 # -- login and lockout -----------------------------------------------------------------------
 
 
-def _lock_until(attempts: Iterable[LoginAttempt]) -> datetime | None:
-    """Five failures within 15 minutes lock for 15 minutes from the fifth; a success or a
-    password reset starts the count again."""
-    window: deque[datetime] = deque()
-    until: datetime | None = None
-    for attempt in attempts:
-        if attempt.outcome in (LoginOutcome.SUCCESS, LoginOutcome.RESET):
-            window.clear()
-            until = None
-            continue
-        if attempt.outcome is not LoginOutcome.FAILURE or not attempt.counts:
-            continue
-        if until is not None and attempt.at < until:
-            continue
-        while window and attempt.at - window[0] >= LOCK_WINDOW:
-            window.popleft()
-        window.append(attempt.at)
-        if len(window) >= LOCK_THRESHOLD:
-            until = attempt.at + LOCK_DURATION
-            window.clear()
-    return until
-
-
-def locked_until(
-    session: Session, now: datetime, *, member_key: str | None, line_user_id: str | None
-) -> datetime | None:
-    """When the lock on this member ID or LINE user ends (None if not locked now)."""
-    horizon = now - LOCK_WINDOW - LOCK_DURATION
-    ends: list[datetime] = []
-    for column, value in (
-        (LoginAttempt.member_key, member_key),
-        (LoginAttempt.line_user_id, line_user_id),
-    ):
-        if not value:
-            continue
-        attempts = session.scalars(
-            select(LoginAttempt)
-            .where(column == value, LoginAttempt.at >= horizon)
-            .order_by(LoginAttempt.at, LoginAttempt.id)
-        )
-        until = _lock_until(attempts)
-        if until is not None and until > now:
-            ends.append(until)
-    return max(ends) if ends else None
+def _guards(
+    member_key: str, line_user_id: str | None, remote_addr: str | None
+) -> list[tuple[login_guard.Rule, str | None]]:
+    return [
+        (ADDRESS_RULE, remote_addr),
+        (MEMBER_RULE, member_key),
+        (LINE_USER_RULE, line_user_id),
+    ]
 
 
 def check_login(
@@ -614,6 +583,7 @@ def check_login(
     member_id: str,
     password: str,
     line_user_id: str | None,
+    remote_addr: str | None = None,
 ) -> Member:
     """The member whose credentials these are, if they may link now.
 
@@ -624,7 +594,8 @@ def check_login(
     """
     now = clock.now()
     member_key = normalize_code(member_id)[:64]
-    until = locked_until(session, now, member_key=member_key, line_user_id=line_user_id)
+    checks = _guards(member_key, line_user_id, remote_addr)
+    until = login_guard.claim(session, now, checks)  # before any password is checked
     if until is not None:
         _attempt(session, member_key, line_user_id, LoginOutcome.LOCKED, now)
         raise LoginError("locked", "too many failed logins", until=until)
@@ -636,6 +607,7 @@ def check_login(
         _attempt(session, member_key, line_user_id, LoginOutcome.FAILURE, now)
         raise LoginError("invalid", "the company code, member ID or password is wrong")
     _attempt(session, member_key, line_user_id, LoginOutcome.SUCCESS, now)
+    login_guard.succeeded(session, now, checks)
     if needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
     if not member.company.is_active:

@@ -122,7 +122,7 @@ def bot_server(engine, emulator_server, app_clock):
     from bot.line_client import LineClient, RetryPolicy
     from bot.runtime import build_runtime
     from tests.e2e import ServerThread
-    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 
     settings = Settings(
         channel_secret=CHANNEL_SECRET,
@@ -133,6 +133,7 @@ def bot_server(engine, emulator_server, app_clock):
         webhook_workers=2,
         line_timeout_seconds=3.0,
         allow_future_dates=True,
+        secret_key=SECRET_KEY,
     )
     runtime = build_runtime(settings, engine=engine, clock=app_clock)
     line = LineClient(settings, retry=RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05))

@@ -12,6 +12,8 @@ from typing import Any
 
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
+# The web app refuses to start without SECRET_KEY: every test app passes this one.
+SECRET_KEY = "test-secret-key-never-derived-from-the-channel-secret"
 
 _counter = itertools.count(1)
 

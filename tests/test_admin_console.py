@@ -22,7 +22,7 @@ from models.line_user import LineUser
 from models.operators import create_operator
 from models.passwords import verify_password
 from models.timeutil import FixedClock
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 from tests.test_inquiries_support import make_company
 
 PASSWORD = "correct-horse-battery"
@@ -44,6 +44,7 @@ def console_app(engine, console_clock):
         channel_access_token=ACCESS_TOKEN,
         database_url=str(engine.url),
         public_base_url="https://bot.example.jp",
+        secret_key=SECRET_KEY,
     )
     runtime = build_runtime(settings, engine=engine, clock=console_clock)
     return create_app(runtime=runtime, start_workers=False)
@@ -57,7 +58,7 @@ def clock(console_clock):
 
 @pytest.fixture
 def client(console_app, db, clock):
-    create_operator(db, clock, EMAIL, PASSWORD)
+    create_operator(db, clock, EMAIL, PASSWORD, role="admin")
     db.commit()
     return console_app.test_client()
 
@@ -151,7 +152,7 @@ def test_wrong_password_never_says_which_field_and_five_failures_lock(client, db
         assert "メールアドレスとパスワードをご確認ください" in response.get_data(as_text=True)
     assert login(client, email="nobody@example.jp").status_code == 401
     locked = login(client)  # the right password, but locked
-    assert locked.status_code == 401 and "ロック" in locked.get_data(as_text=True)
+    assert locked.status_code == 429 and "ロック" in locked.get_data(as_text=True)
     assert client.get("/admin/inquiries").status_code == 302
     clock.advance(minutes=15, seconds=1)
     assert login(client).status_code == 302

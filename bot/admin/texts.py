@@ -7,6 +7,7 @@ CSRF_FAILED = (
 )
 LOGIN_FAILED = "ログインできませんでした。メールアドレスとパスワードをご確認ください。"
 LOGIN_LOCKED = "ログインの失敗が続いたため、{until} まで一時的にロックしています。"
+FORBIDDEN = "このページを表示する権限がありません。管理者にお問い合わせください。"
 UNASSIGNED = "未割り当て"
 SAVED = "保存しました。"
 BAD_STATUS = "ステータスを選択してください。"
@@ -36,3 +37,10 @@ COMPANY_ERRORS = {
     "unknown_company": "企業が見つかりません。",
     "invalid_request": "依頼内容が正しくありません。",
 }
+
+# Operators (admins only).
+OPERATORS_TITLE = "オペレーター管理"
+ROLE_LABELS = {"admin": "管理者", "operator": "オペレーター"}
+OPERATOR_DEACTIVATED = "{email} を無効にしました。ログイン中のセッションも終了しました。"
+OPERATOR_ACTIVATED = "{email} を有効にしました。"
+OPERATOR_NOT_SELF = "ご自身のアカウントは無効にできません。"
