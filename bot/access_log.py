@@ -23,9 +23,8 @@ def escape(value: str) -> str:
 
 class EscapedAtoms(SafeAtoms):
     def __init__(self, atoms: dict[str, Any]) -> None:
-        super().__init__(
-            {key: escape(value) if isinstance(value, str) else value for key, value in atoms.items()}
-        )
+        escaped = {k: escape(v) if isinstance(v, str) else v for k, v in atoms.items()}
+        super().__init__(escaped)
 
 
 class AccessLogger(Logger):
