@@ -181,3 +181,38 @@ def test_operators_created_for_the_limits_exist(db, clock):
     operator, _ = create_operator(db, clock, "limits@example.jp", "a-long-password")
     assert operator.role == "operator"
     db.rollback()
+
+
+@pytest.mark.usefixtures("cheap_hashing")
+def test_behind_a_trusted_proxy_the_client_address_is_counted(engine, db, clock):
+    from bot.app import create_app
+    from bot.config import Settings
+    from bot.runtime import build_runtime
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
+
+    settings = Settings(
+        channel_secret=CHANNEL_SECRET,
+        channel_access_token=ACCESS_TOKEN,
+        database_url=str(engine.url),
+        secret_key=SECRET_KEY,
+        trusted_proxies=1,
+    )
+    app = create_app(
+        runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False
+    )
+    browser = app.test_client()
+    token = csrf(browser)
+    browser.post(
+        "/admin/login",
+        data={"email": "a@example.jp", "password": "guess-123456", "csrf_token": token},
+        headers={"X-Forwarded-For": STRANGER},
+    )
+    keys = set(
+        db.scalars(
+            select(login_guard.LoginGuard.key).where(
+                login_guard.LoginGuard.scope == "console_address"
+            )
+        )
+    )
+    db.commit()
+    assert keys == {STRANGER}
