@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.auth import admin_required
+from models.inquiries import format_jst
 from models.operators import Operator, OperatorError, set_active
 
 
@@ -21,6 +22,7 @@ def operators() -> str:
         "admin/operators.html",
         operators=rows,
         roles=t.ROLE_LABELS,
+        fmt=format_jst,
         notice=request.args.get("notice"),
         error=None,
     )
@@ -39,6 +41,7 @@ def set_operator_active(operator_id: int) -> Any:
             "admin/operators.html",
             operators=rows,
             roles=t.ROLE_LABELS,
+            fmt=format_jst,
             notice=None,
             error=t.OPERATOR_NOT_SELF,
         )
