@@ -12,6 +12,9 @@ from typing import Any
 
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
+# The login page's LIFF app and the LINE Login channel it belongs to (the emulator's).
+LOGIN_CHANNEL_ID = "2000000001"
+LIFF_ID = LOGIN_CHANNEL_ID + "-LinkPage"
 
 _counter = itertools.count(1)
 
