@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
@@ -136,6 +136,10 @@ class EmulatorClient:
         if channel_id is not None:
             body["channelId"] = channel_id
         return self._post("/_emulator/liff/apps", body)
+
+    def liff_open_url(self, user_id: str, uri: str) -> str:
+        """The address a browser opens for `user_id`'s LINE app opening LIFF URL `uri`."""
+        return self.base_url + "/_emulator/liff/open?" + urlencode({"user": user_id, "uri": uri})
 
     def open_liff(self, user_id: str, uri: str) -> requests.Response:
         """What the LINE app of `user_id` does with a LIFF URL: LINE's redirect to the app's
