@@ -182,3 +182,21 @@ def test_without_a_liff_app_configured_the_page_is_unavailable(engine, db):
     page = client.get("/link")
     assert page.status_code == 503 and "ただいま" in page.get_data(as_text=True)
     assert client.post("/link/identify", data={"id_token": "x"}).status_code == 503
+
+
+def test_without_a_liff_app_configured_the_chat_says_linking_is_unavailable(db, clock):
+    from bot.dispatch import Context, Input
+    from bot.handlers_registry import build_router
+    from handlers import linking_texts
+    from models.line_user import LineUser
+
+    user = "U" + "9" * 32
+    line_user = LineUser(line_user_id=user, first_seen_at=clock.now())
+    db.add(line_user)
+    db.flush()
+    router = build_router(["handlers.linking"])
+    settings = Settings(channel_secret="s", channel_access_token="t")
+    ctx = Context(user, db, clock, settings, line_user, {})
+    (answer,) = router.dispatch(ctx, Input.from_text("連携"))
+    assert answer["text"] == linking_texts.LINKING_UNAVAILABLE
+    assert ctx.conversation.current() is None  # no code is asked for
