@@ -47,6 +47,14 @@ class Settings:
     # LINE's account-link page; empty: LINE's own, or the emulator's when LINE_API_BASE_URL
     # points at the emulator.
     line_account_link_url: str = ""
+    # The LIFF app that opens the login page (its endpoint URL: PUBLIC_BASE_URL + "/link") and
+    # the LINE Login channel it belongs to: the page proves who the browser's LINE user is by
+    # having LINE verify the LIFF ID token against this channel. Linking is off while unset.
+    liff_id: str = ""
+    line_login_channel_id: str = ""
+    # The LIFF SDK's URL; empty: LINE's CDN, or the emulator's when LINE_API_BASE_URL points
+    # at the emulator.
+    liff_sdk_url: str = ""
     # Signs session cookies and CSRF tokens; required by the web app (bot.session_cookie).
     secret_key: str = ""
     # Console sessions end after this long without a request, and this long after the login.
@@ -94,6 +102,9 @@ def load_settings(
         admin_session_max_days=float(env.get("ADMIN_SESSION_MAX_DAYS") or 7),
         metrics_token=env.get("METRICS_TOKEN", ""),
         trusted_proxies=int(env.get("TRUSTED_PROXIES") or 0),
+        liff_id=env.get("LIFF_ID", "").strip(),
+        line_login_channel_id=env.get("LINE_LOGIN_CHANNEL_ID", "").strip(),
+        liff_sdk_url=env.get("LIFF_SDK_URL", "").strip(),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )
     if require_secrets:

@@ -23,6 +23,9 @@ from models.timeutil import JST
 
 DEV_SECRET = "dev-channel-secret"
 DEV_TOKEN = "dev-channel-access-token"
+# The login page's LIFF app on the emulator, and its LINE Login channel.
+DEV_LOGIN_CHANNEL_ID = "2000000001"
+DEV_LIFF_ID = DEV_LOGIN_CHANNEL_ID + "-DevLogin"
 
 
 def _seed_demo(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -93,6 +96,8 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         line_api_base_url=emulator_url,
         line_data_api_base_url=emulator_url,
         public_base_url=f"http://{host}:{port}",
+        liff_id=DEV_LIFF_ID,
+        line_login_channel_id=DEV_LOGIN_CHANNEL_ID,
     )
     runtime = build_runtime(settings)
     click.echo(f"database: {settings.database_url}")
@@ -107,6 +112,9 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         host=host,
         port=emulator_port,
     ).start()
+    emulator.state.liff.add_app(
+        f"{settings.public_base_url}/link", liff_id=DEV_LIFF_ID, channel_id=DEV_LOGIN_CHANNEL_ID
+    )
     app = create_app(runtime=runtime)
     _deploy_rich_menus(runtime, get_services(app).line)
     server = make_dev_server(host, port, app)

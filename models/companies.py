@@ -17,9 +17,6 @@ retirement and company suspension / resumption / termination.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.textnorm import normalize_code
-from models import audit, login_guard
+from models import audit, link_requests, login_guard
 from models.company import (
     Company,
     CompanyStatus,
@@ -42,7 +39,7 @@ from models.company import (
     MemberStatus,
 )
 from models.events import enqueue_messages
-from models.line_user import LineUser, LinkNonce, LinkRequest
+from models.line_user import LineUser, LinkNonce
 from models.passwords import (
     CODE_ALPHABET,
     generate_password,
@@ -661,69 +658,7 @@ def _refuse_if_linked_elsewhere(
             raise error("line_user_linked_elsewhere", "this LINE user is linked to another member")
 
 
-# -- link requests and nonces ----------------------------------------------------------------
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def register_link_request(
-    session: Session, clock: Clock, *, line_user_id: str, company_code: str
-) -> str:
-    """A new link request for the LINE user; returns its key, for the login page's URL."""
-    now = clock.now()
-    key = secrets.token_urlsafe(32)
-    session.add(
-        LinkRequest(
-            key_hash=_digest(key),
-            line_user_id=line_user_id,
-            company_code=normalize_code(company_code),
-            created_at=now,
-            expires_at=now + LINK_REQUEST_TTL,
-        )
-    )
-    session.flush()
-    return key
-
-
-def find_link_request(session: Session, clock: Clock, key: str) -> LinkRequest | None:
-    """The bot's own, unused, unexpired link request with this key."""
-    if not key or len(key) > 200:
-        return None
-    request = session.get(LinkRequest, _digest(key))
-    if request is None or request.used_at is not None or request.expires_at <= clock.now():
-        return None
-    return request
-
-
-def attach_link_token(request: LinkRequest, link_token: str) -> None:
-    """LINE issued this link token for the request's user: the one the page accepts back."""
-    request.link_token_hash = _digest(link_token)
-
-
-def link_token_matches(request: LinkRequest, link_token: str) -> bool:
-    expected = request.link_token_hash
-    return bool(expected and link_token) and hmac.compare_digest(expected, _digest(link_token))
-
-
-def issue_nonce(session: Session, clock: Clock, request: LinkRequest, member: Member) -> str:
-    """A fresh nonce for LINE's account-link URL, bound to the member and the LINE user; the
-    link request is used up."""
-    now = clock.now()
-    nonce = secrets.token_urlsafe(32)
-    session.add(
-        LinkNonce(
-            nonce_hash=_digest(nonce),
-            member_pk=member.id,
-            line_user_id=request.line_user_id,
-            created_at=now,
-            expires_at=now + NONCE_TTL,
-        )
-    )
-    request.used_at = now
-    session.flush()
-    return nonce
+# -- linking ---------------------------------------------------------------------------------
 
 
 def _expire_nonces(session: Session, member: Member, now: datetime) -> None:
@@ -747,7 +682,7 @@ def complete_link(
     `member_linked_elsewhere`, `line_user_linked_elsewhere`. A nonce is used at most once.
     """
     now = clock.now()
-    row = session.get(LinkNonce, _digest(nonce)) if nonce else None
+    row = link_requests.find_nonce(session, nonce)
     if row is not None and row.line_user_id != line_user_id:
         audit.record(
             session,
@@ -781,6 +716,7 @@ def complete_link(
         raise LinkError("unknown_line_user", "the LINE user has never talked to the bot")
     if user.member_pk == member.id:
         return member
+    link_requests.close_open_requests(session, now, line_user_id)
     try:
         with session.begin_nested():
             user.member_pk = member.id
@@ -813,7 +749,7 @@ def unlink(
     now = clock.now()
     user.member_pk = None
     user.linked_at = None
-    session.flush()
+    link_requests.close_open_requests(session, now, line_user_id)
     audit.record(
         session,
         actor or f"line:{line_user_id}",

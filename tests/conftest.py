@@ -122,12 +122,14 @@ def bot_server(engine, emulator_server, app_clock):
     from bot.line_client import LineClient, RetryPolicy
     from bot.runtime import build_runtime
     from tests.e2e import ServerThread
-    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, LIFF_ID, LOGIN_CHANNEL_ID, SECRET_KEY
 
     settings = Settings(
         channel_secret=CHANNEL_SECRET,
         channel_access_token=ACCESS_TOKEN,
         database_url=str(engine.url),
+        liff_id=LIFF_ID,
+        line_login_channel_id=LOGIN_CHANNEL_ID,
         line_api_base_url=emulator_server.url,
         line_data_api_base_url=emulator_server.url,
         webhook_workers=2,
@@ -141,6 +143,10 @@ def bot_server(engine, emulator_server, app_clock):
     server = ServerThread(app).start()
     app.config["SERVER_URL"] = server.url
     emulator_server.state.webhook_url = server.url + "/callback"
+    # The login page's LIFF app (LINE Developers console): its endpoint is this server.
+    emulator_server.state.liff.add_app(
+        server.url + "/link", liff_id=LIFF_ID, channel_id=LOGIN_CHANNEL_ID
+    )
     yield app
     server.stop()
 
