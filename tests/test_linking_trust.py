@@ -13,7 +13,7 @@ from bot.config import Settings
 from models.companies import create_company
 from models.events import OutgoingMessage
 from tests.e2e import texts_of
-from tests.helpers import LOGIN_CHANNEL_ID
+from tests.helpers import LOGIN_CHANNEL_ID, SECRET_KEY
 from tests.test_linking_e2e import (
     LIFF_URL,
     LoginPage,
@@ -176,7 +176,12 @@ def test_the_page_says_when_line_login_is_unreachable_and_works_again(
 
 
 def test_without_a_liff_app_configured_the_page_is_unavailable(engine, db):
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
+    settings = Settings(
+        channel_secret="s",
+        channel_access_token="t",
+        database_url=str(engine.url),
+        secret_key=SECRET_KEY,
+    )
     app = create_app(settings, start_workers=False)
     client = app.test_client()
     page = client.get("/link")

@@ -27,7 +27,7 @@ from tests.test_admin_console import (  # noqa: F401  (fixtures)
     console_clock,
     csrf,
 )
-from tests.test_linking_e2e import company, open_page  # noqa: F401  (fixture)
+from tests.test_linking_e2e import company, form_action, open_page  # noqa: F401  (fixture)
 
 STRANGER = "198.51.100.7"
 OPERATOR_ADDRESS = "203.0.113.5"
@@ -112,9 +112,8 @@ def test_thirty_concurrent_wrong_passwords_on_the_login_page_check_five(
     cookies = page.http.cookies.get_dict()
 
     def attempt(_: int) -> int:
-        response = requests.post(
-            page.url, data=data, cookies=cookies, allow_redirects=False, timeout=60
-        )
+        url = page.server_url + form_action(page.response.text)
+        response = requests.post(url, data=data, cookies=cookies, allow_redirects=False, timeout=60)
         return response.status_code
 
     with ThreadPoolExecutor(max_workers=30) as pool:
