@@ -195,15 +195,21 @@ class Inquiry(Base):
 
 
 class InquiryEvent(Base):
-    """One entry of a ticket's history (append-only)."""
+    """One entry of a ticket's history (append-only).
+
+    A one-click action's entry names the action in `action`; the unique index on
+    (inquiry_id, action) is the claim that lets each action run at most once per ticket
+    (`models.inquiry_actions`). Other entries leave it NULL (NULLs never collide)."""
 
     __tablename__ = "inquiry_events"
+    __table_args__ = (Index("ix_inquiry_events_action_once", "inquiry_id", "action", unique=True),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id"), index=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))  # "line:U…", "operator:<email>"
     kind: Mapped[str] = mapped_column(String(30))  # created | assigned | status | action
+    action: Mapped[str | None] = mapped_column(String(30))  # kind "action": which one
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text)  # what the requester was told
@@ -529,26 +535,3 @@ def change_status(
         now=now,
     )
     return True
-
-
-def record_action(
-    session: Session,
-    clock: Clock,
-    inquiry: Inquiry,
-    action: str,
-    *,
-    actor: str,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """A one-click standard action was executed on the ticket (never pass passwords)."""
-    now = clock.now()
-    inquiry.updated_at = now
-    _event(session, inquiry, actor, "action", now, details={"action": action, **(details or {})})
-    audit.record(
-        session,
-        actor,
-        f"inquiry_action_{action}",
-        f"inquiry:{inquiry.number}",
-        dict(details or {}),
-        at=now,
-    )

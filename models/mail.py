@@ -25,7 +25,20 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol, TextIO
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    false,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.base import Base
@@ -106,6 +119,8 @@ class OutgoingMail(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The body holds credentials: it is redacted once the mail is sent or given up.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 def enqueue_mail(

@@ -300,7 +300,7 @@ def test_retire_action_retires_the_named_member_once(client, db, clock):
     page = client.get(f"/admin/inquiries/{inquiry.number}").get_data(as_text=True)
     assert "退職者の利用停止を実行</button>" not in page and "定型処理" in page
     again = post(client, f"/admin/inquiries/{inquiry.number}/actions/retire")
-    assert again.status_code == 409 and "実行済み" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "すでに実行されています" in again.get_data(as_text=True)
     actions = [e.action for e in audit.entries(db, target=f"inquiry:{inquiry.number}")]
     assert "inquiry_action_retire" in actions
     assert [e.action for e in audit.entries(db, target=f"member:{retiree}")] == ["member_retired"]

@@ -7,9 +7,11 @@
 - reset_password: a new initial password for the member of a lost-credentials ticket
   (`reset_password`), shown once to the operator.
 
-Each runs at most once per ticket, in a savepoint (a refusal changes nothing), only on a member
-of the ticket's company, and is written to the ticket's history and the audit log (never the
-passwords).
+Each runs at most once per ticket, even under concurrent requests (a double click, two
+operators): the run is claimed by a row with a unique index first (`models.inquiry_actions`),
+and a request that loses the claim is refused with ERR_ALREADY_DONE. Claim and action share a
+savepoint (a refusal changes nothing and frees the claim), act only on a member of the ticket's
+company, and are written to the ticket's history and the audit log (never the passwords).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from bot.admin import texts as t
 from models import companies
 from models.companies import CompanyError, IssuedIds
 from models.company import Member
-from models.inquiries import Inquiry, InquiryType, record_action
+from models.inquiries import Inquiry, InquiryType
+from models.inquiry_actions import ActionAlreadyRun, actions_done, claim_action, complete_action
 from models.timeutil import Clock
 
 
@@ -111,15 +114,9 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def done_actions(inquiry: Inquiry) -> set[str]:
-    return {
-        str(e.details.get("action")) for e in inquiry.events if e.kind == "action" and e.details
-    }
-
-
 def available_actions(session: Session, inquiry: Inquiry) -> list[str]:
     """The actions this ticket offers now (right type, not yet run, a member named if needed)."""
-    done = done_actions(inquiry)
+    done = actions_done(session, inquiry)
     names = []
     for name, spec in ACTIONS.items():
         if inquiry.type not in spec.types or name in done:
@@ -136,12 +133,15 @@ def run_action(
     spec = ACTIONS[name]
     if inquiry.type not in spec.types:
         raise ActionError(t.ERR_WRONG_TYPE)
-    if name in done_actions(inquiry):
+    if name in actions_done(session, inquiry):
         raise ActionError(t.ERR_ALREADY_DONE)
     try:
         with session.begin_nested():
+            claim = claim_action(session, clock, inquiry, name, actor=actor)
             result = spec.run(session, clock, inquiry, actor)
-            record_action(session, clock, inquiry, name, actor=actor, details=result.details)
+            complete_action(session, clock, inquiry, claim, actor=actor, details=result.details)
+    except ActionAlreadyRun as exc:
+        raise ActionError(t.ERR_ALREADY_DONE) from exc
     except CompanyError as exc:
         template = t.COMPANY_ERRORS.get(exc.code)
         try:

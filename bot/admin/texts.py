@@ -20,7 +20,10 @@ IDLIST_NOTE = "事務局コンソールで追加発行"
 ACTION_RETIRE = "退職者の利用停止を実行"
 ACTION_ADD_SEATS = "IDを追加発行"
 ACTION_RESET = "初期パスワードを再発行"
-ERR_ALREADY_DONE = "この操作はこのチケットで実行済みです。"
+ERR_ALREADY_DONE = (
+    "この操作はこのチケットですでに実行されています（同時に押された場合も実行は1回だけです）。"
+    "結果はチケットの履歴でご確認ください。"
+)
 ERR_NO_MEMBER = "対象の会員IDがフォームの回答にありません。"
 ERR_MEMBER_OTHER_COMPANY = "対象の会員はこのチケットの企業に所属していません。"
 ERR_NO_COMPANY = "このチケットの企業が特定できません。"
