@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models import audit
+from models import audit, credentials
 from models.base import Base
 from models.company import Company, Member
 from models.events import enqueue_messages
@@ -48,7 +48,7 @@ MESSAGE_MAX_CHARS = 1000
 class InquiryType(enum.StrEnum):
     ADD_SEATS = "add_seats"  # HR: more employee IDs (within the plan's limit)
     RETIRE = "retire"  # HR: stop a retired employee's use (name and ID)
-    CREDENTIALS = "credentials"  # anyone: re-send a lost company code / ID / password
+    CREDENTIALS = "credentials"  # HR, or a member for their own ID: lost code / ID / password
     STOP_SERVICE = "stop_service"  # HR: stop the service
     POINTS = "points"  # employee: a question about points (points terms Art. 3)
     OTHER = "other"  # anyone: other questions
@@ -281,10 +281,19 @@ def create_inquiry(
     """File a ticket and queue the back-office e-mail (same transaction).
 
     `member` is the requester's linked, active member (None for unlinked users); the ticket
-    concerns the member's company, or the company whose code an unlinked user typed.
+    concerns the member's company, or the company whose code an unlinked user typed. Only a
+    linked HR contact, or the member for their own ID, may ask for credentials
+    (`models.credentials`): InquiryError `credentials_not_allowed` otherwise.
     """
     now = clock.now()
     type = InquiryType(type)
+    if type is InquiryType.CREDENTIALS and not credentials.request_allowed(
+        session, member, answers
+    ):
+        raise InquiryError(
+            "credentials_not_allowed",
+            "only a linked HR contact, or the member for their own ID, may ask for credentials",
+        )
     if member is None:
         kind = RequesterKind.UNLINKED
         company = (
@@ -486,6 +495,8 @@ def change_status(
 ) -> bool:
     """Set the status and tell the requester by a LINE push (queued in this transaction).
 
+    A message holding a password-shaped string is refused (`message_has_password`):
+    credentials never go into a chat, nor into the history or the outbox.
     Returns True if a push was queued (not when the user blocked the account)."""
     status = InquiryStatus(status)
     message = (message or "").strip()
@@ -493,6 +504,8 @@ def change_status(
         raise InquiryError("message_too_long", f"at most {MESSAGE_MAX_CHARS} characters")
     if status is inquiry.status and not message:
         raise InquiryError("nothing_to_do", "same status and no message")
+    if credentials.looks_like_password(message):
+        raise InquiryError("message_has_password", "credentials are never sent to a chat")
     now = clock.now()
     before = inquiry.status
     inquiry.status = status

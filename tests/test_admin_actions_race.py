@@ -22,6 +22,7 @@ from bot.runtime import build_runtime
 from models import audit
 from models.company import Member, MemberKind, MemberStatus
 from models.inquiries import InquiryEvent, InquiryType, create_inquiry
+from models.mail import OutgoingMail
 from models.operators import create_operator
 from models.timeutil import FixedClock
 from tests.e2e import ServerThread
@@ -164,9 +165,11 @@ def test_concurrent_password_resets_reset_once(console_url, operator, db, race_c
     url = f"{console_url}/admin/inquiries/{inquiry.number}/actions/reset_password"
     ran, refused = _outcome(_concurrently(browser, url, token, CONCURRENT))
     resets = [e for e in audit.entries(db, target=f"member:{target}")]
+    mails = db.scalar(select(func.count(OutgoingMail.id)).where(OutgoingMail.sensitive))
     db.commit()
     assert (ran, refused) == (1, CONCURRENT - 1)
     assert [e.action for e in resets] == ["password_reset"]
+    assert mails == 1  # one credentials mail, to the company's HR contact address
     assert _action_rows(db, inquiry.id) == 1
 
 
