@@ -1,6 +1,7 @@
 """The back-office console through Flask's test client: login, lockout, CSRF, cookie flags,
 list filters and paging, detail, assign, status change with the LINE push queued, one-click
-actions (retire, add seats with the ID list workbook, password reset) and the audit log."""
+actions (retire, add seats with the ID list workbook) and the audit log. The password reset and
+its delivery: tests/test_credentials_delivery.py."""
 
 from __future__ import annotations
 
@@ -301,7 +302,7 @@ def test_retire_action_retires_the_named_member_once(client, db, clock):
     page = client.get(f"/admin/inquiries/{inquiry.number}").get_data(as_text=True)
     assert "退職者の利用停止を実行</button>" not in page and "定型処理" in page
     again = post(client, f"/admin/inquiries/{inquiry.number}/actions/retire")
-    assert again.status_code == 409 and "実行済み" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "すでに実行されています" in again.get_data(as_text=True)
     actions = [e.action for e in audit.entries(db, target=f"inquiry:{inquiry.number}")]
     assert "inquiry_action_retire" in actions
     assert [e.action for e in audit.entries(db, target=f"member:{retiree}")] == ["member_retired"]
@@ -378,31 +379,3 @@ def test_add_seats_action_shows_the_ids_once_and_offers_the_workbook(client, db,
         == []
     )
     db.commit()
-
-
-def test_reset_password_action_shows_the_new_password_once(client, db, clock):
-    acme = make_company(db, clock)
-    target = acme.members[1].member_id
-    inquiry = ticket(
-        db,
-        clock,
-        InquiryType.CREDENTIALS,
-        acme.hr_contacts[0].member_id,
-        "Uhr",
-        credential_what="ID・パスワード",
-        target_member_id=target,
-    )
-    login(client)
-    response = post(client, f"/admin/inquiries/{inquiry.number}/actions/reset_password")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "この画面でのみ表示されます" in page
-    password = re.search(r'id="new-password">([^<]+)<', page).group(1)
-    member = db.scalars(select(Member).where(Member.member_id == target)).one()
-    assert verify_password(member.password_hash, password)
-    assert not verify_password(member.password_hash, acme.members[1].password)
-    db.commit()
-    entries = audit.entries(db, target=f"inquiry:{inquiry.number}")
-    assert password not in str([e.details for e in entries])
-    db.commit()
-    detail = client.get(f"/admin/inquiries/{inquiry.number}").get_data(as_text=True)
-    assert password not in detail
