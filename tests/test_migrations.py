@@ -45,7 +45,7 @@ def test_migrations_match_the_models(database_url, tmp_path):
 def test_0008_names_each_recorded_action_once_even_where_the_old_race_ran_it_twice(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'backfill.sqlite3'}")
     try:
-        upgrade_database(engine, "0006")
+        upgrade_database(engine, "0007")
         now = "2026-12-01 00:00:00"
         with engine.begin() as conn:
             conn.execute(
@@ -71,7 +71,7 @@ def test_0008_names_each_recorded_action_once_even_where_the_old_race_ran_it_twi
             sensitive = conn.execute(text("SELECT count(*) FROM outgoing_mail")).scalar()
         assert [n[0] for n in names] == ["add_seats", None, None]
         assert sensitive == 0
-        command_downgrade(engine, "0006")
+        command_downgrade(engine, "0007")
         with engine.connect() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("inquiry_events")}
         assert "action" not in columns

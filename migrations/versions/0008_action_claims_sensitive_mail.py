@@ -9,7 +9,7 @@ action twice, only the first entry gets the name (the later ones stay in the his
 once it is sent or given up (issue 16.11).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 15:30:00
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision: str = "0008"
-down_revision: Union[str, Sequence[str], None] = "0006"
+down_revision: Union[str, Sequence[str], None] = "0007"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
