@@ -88,7 +88,9 @@ def main() -> None:
     passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
     clock = FixedClock()
     factory = make_session_factory(engine)
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=url)
+    settings = Settings(
+        channel_secret="s", channel_access_token="t", database_url=url, secret_key="bench-secret"
+    )
     app = create_app(
         runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False
     )

@@ -26,7 +26,7 @@ from models.mail import OutgoingMail
 from models.operators import create_operator
 from models.timeutil import FixedClock
 from tests.e2e import ServerThread
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 from tests.test_inquiries_support import make_company
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -47,6 +47,7 @@ def console_url(engine, race_clock) -> Iterator[str]:
         channel_secret=CHANNEL_SECRET,
         channel_access_token=ACCESS_TOKEN,
         database_url=str(engine.url),
+        secret_key=SECRET_KEY,
     )
     runtime = build_runtime(settings, engine=engine, clock=race_clock)
     server = ServerThread(create_app(runtime=runtime, start_workers=False)).start()

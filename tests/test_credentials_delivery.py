@@ -43,7 +43,7 @@ from models.mail import (
 from models.operators import create_operator
 from models.passwords import generate_password, verify_password
 from models.timeutil import FixedClock
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 from tests.test_inquiries_support import make_company
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -64,6 +64,7 @@ def creds_app(engine, creds_clock):
         channel_secret=CHANNEL_SECRET,
         channel_access_token=ACCESS_TOKEN,
         database_url=str(engine.url),
+        secret_key=SECRET_KEY,
     )
     runtime = build_runtime(settings, engine=engine, clock=creds_clock)
     return create_app(runtime=runtime, start_workers=False)
