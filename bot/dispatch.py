@@ -7,7 +7,7 @@ one place. A handler takes a `Context` and an `Input` and returns a list of mess
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,6 +98,7 @@ class Router:
         self.postbacks: dict[str, Handler] = {}
         self.keywords: list[_KeywordRoute] = []
         self.intents: list[tuple[Callable[[Context, Input], bool], Handler]] = []
+        self.intent_handlers: dict[str, Handler] = {}  # understood intent id → its handler
         self.faq_handler: Handler | None = None
         self.fallback_handler: Handler | None = None
         self.event_handlers: dict[str, EventHandler] = {}
@@ -140,6 +141,28 @@ class Router:
             return fn
 
         return decorate
+
+    def on_intent(self, intent_id: str) -> Callable[[Handler], Handler]:
+        """Runs when the understanding layer is confident the message means `intent_id`
+        (an id of chat/understanding/intents.yaml)."""
+
+        def decorate(fn: Handler) -> Handler:
+            if intent_id in self.intent_handlers:
+                raise ValueError(f"intent {intent_id!r} registered twice")
+            self.intent_handlers[intent_id] = fn
+            return fn
+
+        return decorate
+
+    def check_intents(self, declared: Iterable[str]) -> None:
+        """Every declared intent has a handler and every handler a declared intent."""
+        declared = set(declared)
+        missing = sorted(declared - self.intent_handlers.keys())
+        unknown = sorted(self.intent_handlers.keys() - declared)
+        if missing or unknown:
+            raise ValueError(
+                f"intents without a handler: {missing}; handlers of no intent: {unknown}"
+            )
 
     def faq(self, fn: Handler) -> Handler:
         self.faq_handler = fn

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from bot.dispatch import Router
+from chat.understanding.data import intents as declared_intents
 
 # Each module defines `register(router: Router) -> None`. Order matters only for intents.
 HANDLER_MODULES = [
@@ -13,6 +14,7 @@ HANDLER_MODULES = [
     "handlers.linking",
     "handlers.inquiry",
     "handlers.faq",
+    "handlers.understand",
     "handlers.balance",
     "richmenu.handler",
 ]
@@ -22,4 +24,6 @@ def build_router(modules: list[str] | None = None) -> Router:
     router = Router()
     for name in modules or HANDLER_MODULES:
         importlib.import_module(name).register(router)
+    if modules is None:
+        router.check_intents(declared_intents())
     return router

@@ -21,11 +21,13 @@ from bot.delivery import Deliverer
 from bot.line_client import LineClient
 from bot.reminders import ReminderRun
 from bot.runtime import Runtime
+from models.db import transaction
 from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail
 from models.points import PointsLedger, run_in_transaction
 from models.retention import prune_finished
 from models.timeutil import JST
+from models.unanswered import prune_unanswered
 from richmenu.switching import sync_rich_menus
 
 logger = logging.getLogger("benesapo.scheduler")
@@ -80,12 +82,13 @@ def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> 
 
 
 def prune_records(runtime: Runtime) -> dict[str, int]:
-    """Finished webhook events and outbox rows older than RETENTION_DAYS are deleted."""
-    return asdict(
-        prune_finished(
-            runtime.session_factory, runtime.clock.now(), runtime.settings.retention_days
-        )
-    )
+    """Finished webhook events and outbox rows older than RETENTION_DAYS are deleted, and
+    unanswered questions not asked again for as long."""
+    now, days = runtime.clock.now(), runtime.settings.retention_days
+    counts = asdict(prune_finished(runtime.session_factory, now, days))
+    with transaction(runtime.session_factory) as session:
+        counts["questions"] = prune_unanswered(session, now, days)
+    return counts
 
 
 def sync_menus(runtime: Runtime, line: LineClient) -> dict[str, int]:

@@ -179,3 +179,6 @@ def register(router: Router) -> None:
     router.postback("balance")(show_balance)
     router.keyword(*t.HISTORY_WORDS)(show_history)
     router.postback("history")(show_history)
+    router.on_intent("balance")(show_balance)
+    router.on_intent("expiry")(show_balance)
+    router.on_intent("history")(show_history)

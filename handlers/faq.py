@@ -1,5 +1,5 @@
-"""FAQ in the chat: answers free-text questions (the router's last resort before the
-fallback), shows the categories and their questions, and records "役に立ちましたか？".
+"""FAQ in the chat: an entry's answer (reached by a button or understood by handlers/understand.py),
+the categories and their questions, and "役に立ちましたか？".
 
 Postbacks: `action=faq_menu` (categories), `action=faq_category&c=<category>`,
 `action=faq&id=<entry>`, `action=faq_none` (none of the candidates),
@@ -8,7 +8,6 @@ Postbacks: `action=faq_menu` (categories), `action=faq_category&c=<category>`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,12 +25,10 @@ from bot.messages import (
 )
 from handlers import faq_texts as texts
 from models.faq import (
-    Decision,
     FaqAction,
     FaqCategory,
     FaqEntry,
     FaqIndex,
-    Outcome,
     default_index,
     record_feedback,
 )
@@ -41,7 +38,7 @@ MAX_LABEL = 20
 KEYWORDS = ("よくある質問", "FAQ", "よくあるご質問", "質問一覧")
 
 
-def _label(value: str) -> str:
+def short_label(value: str) -> str:
     return value if len(value) <= MAX_LABEL else value[: MAX_LABEL - 1] + "…"
 
 
@@ -57,8 +54,8 @@ def _fill(ctx: Context, template: str) -> str:
 
 def _follow_up(action: FaqAction) -> Action:
     if action.postback:
-        return postback_action(_label(action.label), action.postback, action.label)
-    return message_action(_label(action.label), action.text or action.label)
+        return postback_action(short_label(action.label), action.postback, action.label)
+    return message_action(short_label(action.label), action.text or action.label)
 
 
 def inquiry_actions() -> list[Action]:
@@ -97,21 +94,6 @@ def answer_messages(ctx: Context, entry: FaqEntry) -> list[Message]:
         )
     )
     return messages
-
-
-def close_call_messages(index: FaqIndex, decision: Decision) -> list[Message]:
-    quick = [
-        postback_action(
-            _label(index.by_id[c.id].short),
-            _data(action="faq", id=c.id),
-            index.by_id[c.id].question,
-        )
-        for c in decision.candidates
-    ]
-    quick.append(
-        postback_action(texts.NONE_OF_THESE, _data(action="faq_none"), texts.NONE_OF_THESE)
-    )
-    return [text(texts.CLOSE_CALL, quick=quick)]
 
 
 def unknown_messages(ctx: Context) -> list[Message]:
@@ -179,7 +161,9 @@ def category_messages(index: FaqIndex, category: FaqCategory) -> list[Message]:
             "type": "button",
             "style": "secondary",
             "height": "sm",
-            "action": postback_action(_label(e.short), _data(action="faq", id=e.id), e.question),
+            "action": postback_action(
+                short_label(e.short), _data(action="faq", id=e.id), e.question
+            ),
         }
         for e in entries
     ]
@@ -209,29 +193,6 @@ def category_messages(index: FaqIndex, category: FaqCategory) -> list[Message]:
 
 
 # -- handlers ---------------------------------------------------------------------------------
-def make_answer_question(
-    is_flow_word: Callable[[str], bool], index_factory: Callable[[], FaqIndex] = default_index
-) -> Callable[[Context, Input], list[Message] | None]:
-    def answer_question(ctx: Context, user_input: Input) -> list[Message] | None:
-        """Free text → an answer, "もしかして", a redirect or "I don't know"; None for flow
-        words and text with nothing to match (the fallback answers those)."""
-        if user_input.kind != "text" or is_flow_word(user_input.text):
-            return None
-        index = index_factory()
-        if not index.prepare(user_input.text):
-            return None
-        decision = index.decide(user_input.text)
-        if decision.outcome is Outcome.ANSWER and decision.entry is not None:
-            return answer_messages(ctx, decision.entry)
-        if decision.outcome is Outcome.CLOSE_CALL and decision.candidates:
-            return close_call_messages(index, decision)
-        if decision.outcome is Outcome.OFF_TOPIC:
-            return off_topic_messages(ctx)
-        return unknown_messages(ctx)
-
-    return answer_question
-
-
 def show_categories(ctx: Context, user_input: Input) -> list[Message]:
     return categories_messages(default_index())
 
@@ -275,4 +236,4 @@ def register(router: Router) -> None:
     router.postback("faq")(show_entry)
     router.postback("faq_none")(none_of_these)
     router.postback("faq_feedback")(feedback)
-    router.faq(make_answer_question(router.is_flow_word))
+    router.on_intent("faq_menu")(show_categories)

@@ -54,4 +54,5 @@ def register(router: Router) -> None:
     router.on_event("message:other")(non_text)
     router.keyword("使い方", "ヘルプ", "help", "メニュー")(how_to)
     router.postback("howto")(how_to)
+    router.on_intent("help")(how_to)
     router.fallback(fallback)

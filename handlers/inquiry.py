@@ -594,3 +594,5 @@ def register(router: Router) -> None:
     router.keyword(*t.STATUS_WORDS)(status)
     router.postback("inquiry")(start_form)
     router.postback("inquiry_status")(status)
+    router.on_intent("inquiry_menu")(show_menu)
+    router.on_intent("inquiry_status")(status)

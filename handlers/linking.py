@@ -299,3 +299,7 @@ def register(router: Router) -> None:
     router.keyword("企業情報")(company_info)
     router.postback("company_info")(company_info)
     router.on_event("accountLink")(account_link)
+    router.on_intent("link")(start_linking)
+    router.on_intent("unlink")(start_unlink)
+    router.on_intent("link_status")(link_info)
+    router.on_intent("company_info")(company_info)

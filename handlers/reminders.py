@@ -114,3 +114,4 @@ def register(router: Router) -> None:
     router.keyword("通知設定", "通知", "お知らせ設定")(show_settings)
     router.postback("reminder_settings")(show_settings)
     router.postback("reminders")(change_settings)
+    router.on_intent("notifications")(show_settings)

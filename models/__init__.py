@@ -21,6 +21,7 @@ from models import (
     points_tables,
     reminders,
     richmenu,
+    unanswered,
 )
 from models.base import Base
 

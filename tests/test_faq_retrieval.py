@@ -1,10 +1,7 @@
-"""FAQ data and retrieval: faithful entries, robust matching, the three outcomes, evaluation."""
+"""FAQ data: faithful to the seeds, well formed, no web jargon (matching: test_understanding)."""
 
 from __future__ import annotations
 
-import importlib.util
-import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +10,11 @@ import yaml
 
 import models.faq as faq_module
 from bot.line_limits import text_length
-from bot.textnorm import normalize
 from models.faq import (
     FAQ_PATH,
     FaqDataError,
     FaqIndex,
-    Outcome,
-    Thresholds,
     default_index,
-    evaluate,
 )
 
 EVAL_PATH = Path(__file__).with_name("faq_eval.yaml")
@@ -88,10 +81,11 @@ def test_every_seed_question_has_an_entry(index: FaqIndex) -> None:
         ("start_documents", ["1〜2週間", "初期ID・パスワード一覧"]),
         ("start_assign_ids", ["大切に保管"]),
         ("company_code_what", ["英数字8桁"]),
-        ("hr_add_seats", ["増加した従業員数", "料金プラン"]),
+        ("hr_add_seats", ["増えた従業員数", "料金プラン", "利用人数の追加を依頼"]),
         ("hr_retire", ["お名前", "JOYO Club Off 専用ID", "利用を停止"]),
         ("hr_gold_card", ["支店", "アルバイトやパートタイマーの方はお申し込みいただけません"]),
-        ("hr_lost_credentials", ["1〜2週間", "お問い合わせフォーム"]),
+        ("hr_lost_credentials", ["1〜2週間", "再送を依頼する", "担当者さまのメールアドレス"]),
+        ("employee_lost_credentials", ["企業担当者さま", "ID・PW再送", "このトークではお送りせず"]),
         ("hr_part_time", ["ご利用いただけます", "限り"]),
         ("hr_family_app", ["ご本人のみ"]),
         ("points_when", ["一定の期間", "変更後の購入額"]),
@@ -115,6 +109,12 @@ def test_answers_state_the_rule_of_the_seed(
         assert fact in answer, f"{entry_id}: {fact!r} missing"
 
 
+def test_answers_say_what_to_tap_here_not_web_jargon(index: FaqIndex) -> None:
+    for entry in index.entries:
+        for word in ("フォーム", "クリック", "URL"):  # a chat has buttons to tap, not forms
+            assert word not in entry.answer, f"{entry.id}: {word}"
+
+
 def test_retiree_question_offers_the_retire_request_button(index: FaqIndex) -> None:
     actions = index.by_id["hr_retire"].actions
     assert any(a.postback == "action=inquiry&type=retire" for a in actions)
@@ -134,173 +134,3 @@ def test_malformed_data_is_refused(raw_data: dict[str, Any], change, message: st
     change(data)
     with pytest.raises(FaqDataError, match=message):
         FaqIndex.from_data(data)
-
-
-# -- retrieval ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("variants", "entry_id"),
-    [
-        (
-            [
-                "ポイントの有効期限",
-                "ぽいんとの有効期限",
-                "ﾎﾟｲﾝﾄの有効期限",
-                "ポイントのゆうこうきげん",
-            ],
-            "points_expiry",
-        ),
-        (
-            ["ゴールドカードを作りたい", "ごーるどかーどを作りたい", "ｺﾞｰﾙﾄﾞｶｰﾄﾞを作りたい"],
-            "hr_gold_card",
-        ),
-        (["ＰＷを忘れた", "パスワ-ドを忘れた", "ぱすわーどわすれた"], "hr_lost_credentials"),
-        (["退職者の手続き", "たいしょくしゃの手続き", "退社した社員の手続き"], "hr_retire"),
-    ],
-)
-def test_spelling_variants_find_the_same_entry(
-    index: FaqIndex, variants: list[str], entry_id: str
-) -> None:
-    for variant in variants:
-        assert index.rank(variant, limit=1)[0].id == entry_id, variant
-
-
-def test_a_typo_still_finds_the_entry(index: FaqIndex) -> None:
-    for question, entry_id in [
-        ("ポイントの有効機嫌", "points_expiry"),  # IME picked the wrong kanji
-        ("アルバイトも利用でっきますか", "hr_part_time"),
-        ("ゴールドカートを作りたい", "hr_gold_card"),
-        ("パスワードをわすれまＳた", "hr_lost_credentials"),
-    ]:
-        decision = index.decide(question)
-        assert decision.outcome is Outcome.ANSWER, question
-        assert decision.entry is not None and decision.entry.id == entry_id, question
-    # Two wrong kanji out of four: still ranked first, but not answered with confidence.
-    assert index.rank("ポイントの優康期限", limit=1)[0].id == "points_expiry"
-    assert index.decide("ポイントの優康期限").outcome is not Outcome.ANSWER
-
-
-def test_ranking_is_deterministic(index: FaqIndex) -> None:
-    other = FaqIndex.from_yaml()
-    for question in ["ポイント使える？", "家族", "退職", "いつ"]:
-        first = index.rank(question)
-        assert first == index.rank(question) == other.rank(question)
-        scores = [c.score for c in first]
-        assert scores == sorted(scores, reverse=True)
-
-
-def test_confident_answer(index: FaqIndex) -> None:
-    decision = index.decide("ポイントを換金したいです")
-    assert decision.outcome is Outcome.ANSWER
-    assert decision.entry is not None and decision.entry.id == "points_cashout"
-    as_dict = decision.to_dict()
-    assert as_dict["id"] == "points_cashout"
-    assert as_dict["question"] == decision.entry.question
-    assert all(a["id"] != "points_cashout" for a in as_dict["alternatives"])
-    assert set(as_dict) >= {"id", "question", "score", "alternatives"}
-
-
-def test_close_call_offers_two_or_three_candidates(index: FaqIndex) -> None:
-    decision = index.decide("ポイント使える？")
-    assert decision.outcome is Outcome.CLOSE_CALL
-    assert 2 <= len(decision.candidates) <= 3
-    assert decision.to_dict()["id"] is None
-    assert len(decision.to_dict()["alternatives"]) == len(decision.candidates)
-
-
-@pytest.mark.parametrize(
-    ("question", "subject"),
-    [("給与明細を見たい", "payroll"), ("有給はあと何日？", "leave"), ("年末調整のやり方", "tax")],
-)
-def test_known_off_topic_subjects(index: FaqIndex, question: str, subject: str) -> None:
-    decision = index.decide(question)
-    assert decision.outcome is Outcome.OFF_TOPIC
-    assert decision.off_topic == subject
-    assert decision.to_dict()["id"] is None
-
-
-def test_unknown_when_nothing_matches(index: FaqIndex) -> None:
-    decision = index.decide("今日の天気はどうですか")
-    assert decision.outcome is Outcome.UNKNOWN
-    assert decision.to_dict() | {"score": 0} == {
-        "id": None,
-        "question": None,
-        "score": 0,
-        "outcome": "unknown",
-        "off_topic": None,
-        "alternatives": [],
-    }
-
-
-def test_thresholds_come_from_the_data(raw_data: dict[str, Any], index: FaqIndex) -> None:
-    assert index.thresholds == Thresholds(**raw_data["thresholds"])
-    strict = FaqIndex.from_data(raw_data, Thresholds(answer=0.99, close=0.98, off_topic=0.99))
-    assert strict.decide("ポイントを換金したいです").outcome is Outcome.UNKNOWN
-
-
-# -- evaluation ---------------------------------------------------------------------------------
-def test_eval_set_is_large_and_balanced(eval_set: dict[str, Any], index: FaqIndex) -> None:
-    in_scope, out_of_scope = eval_set["in_scope"], eval_set["out_of_scope"]
-    assert len(in_scope) >= 120
-    assert len(out_of_scope) >= 40
-    assert sum(bool(q["near"]) for q in out_of_scope) >= len(out_of_scope) // 2
-    per_entry = Counter(q["id"] for q in in_scope)
-    assert set(per_entry) == set(index.by_id)
-    assert min(per_entry.values()) >= 4
-
-
-def test_eval_questions_are_not_indexed_phrasings(
-    eval_set: dict[str, Any], index: FaqIndex
-) -> None:
-    indexed = {normalize(p) for e in index.entries for p in e.all_phrasings}
-    indexed |= {normalize(p) for ps in index.off_topic.values() for p in ps}
-    assert len(indexed) > 150
-    for item in [*eval_set["in_scope"], *eval_set["out_of_scope"]]:
-        assert normalize(item["q"]) not in indexed, item["q"]
-
-
-def test_eval_figures_meet_the_targets(eval_set: dict[str, Any], index: FaqIndex) -> None:
-    report = evaluate(
-        index,
-        [(q["q"], q["id"]) for q in eval_set["in_scope"]],
-        [q["q"] for q in eval_set["out_of_scope"]],
-    )
-    summary = "\n".join(report.misses)
-    assert report.top1 >= 0.90, summary
-    assert report.top3 >= 0.97, summary
-    assert report.oos_recall >= 0.80, summary
-    assert report.wrong_rate <= 0.05, summary
-
-
-def test_decisions_are_fast(eval_set: dict[str, Any], index: FaqIndex) -> None:
-    questions = [q["q"] for q in eval_set["in_scope"] + eval_set["out_of_scope"]]
-    start = time.perf_counter()
-    for question in questions:
-        index.decide(question)
-    per_question = (time.perf_counter() - start) / len(questions)
-    assert per_question < 0.02  # 20 ms per question, with a wide margin (it is ~0.3 ms)
-
-
-# -- bench --------------------------------------------------------------------------------------
-def _bench_module():  # type: ignore[no-untyped-def]
-    path = Path(__file__).resolve().parent.parent / "bench" / "faq.py"
-    spec = importlib.util.spec_from_file_location("bench_faq", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_prints_the_figures_and_latency(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _bench_module().main([]) == 0
-    out = capsys.readouterr().out
-    for label in ["top-1 accuracy", "top-3 accuracy", "out-of-scope recall", "wrong answers"]:
-        assert label in out
-    assert "p50" in out and "p99" in out
-
-
-def test_shipped_thresholds_are_the_leave_one_out_tuning(
-    raw_data: dict[str, Any], index: FaqIndex
-) -> None:
-    # The thresholds come from the phrasings and dev questions, never from the eval set.
-    tuned = _bench_module().tune(raw_data)
-    assert tuned == index.thresholds

@@ -33,7 +33,8 @@ def db_prune(lazy) -> None:  # type: ignore[no-untyped-def]
     counts = prune_records(runtime)
     click.echo(
         f"deleted {counts['events']} webhook events and {counts['messages']} outbox messages "
-        f"recorded more than {runtime.settings.retention_days} days ago"
+        f"recorded, and {counts['questions']} unanswered questions last asked, more than "
+        f"{runtime.settings.retention_days} days ago"
     )
 
 

@@ -1,0 +1,1 @@
+"""The chat kernel: what turns a user's message into a handler call (understanding, flows)."""

@@ -1,0 +1,84 @@
+"""TF-IDF cosine over character 1–2-grams: deterministic, pure Python, robust to typos.
+
+Text is normalised (`bot.textnorm.normalize`), then the synonym table maps kana spellings and
+paraphrases onto the words the data uses, noise characters are dropped and stop phrases
+(question endings that say nothing about the subject) are removed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+
+from bot.textnorm import normalize
+
+# Characters that carry no meaning for matching (punctuation, symbols, spaces).
+_NOISE = re.compile(r"[^0-9a-z\u3041-\u3096\u30fc\u3400-\u9fff\uf900-\ufaff々〆]+")
+GRAM_SIZES = (1, 2)
+
+
+def grams(value: str, sizes: Sequence[int] = GRAM_SIZES) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for n in sizes:
+        counts.update(value[i : i + n] for i in range(len(value) - n + 1))
+    return counts
+
+
+class TextPreparer:
+    """normalize → synonyms → noise removed → stop phrases removed (unless nothing is left)."""
+
+    def __init__(self, synonyms: Mapping[str, str], stopwords: Sequence[str]) -> None:
+        table = {normalize(k): normalize(v) for k, v in synonyms.items()}
+        self._synonyms = table
+        self._synonym_re = (
+            re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
+            if table
+            else None
+        )
+        stops = sorted({normalize(w) for w in stopwords if w}, key=len, reverse=True)
+        self._stop_re = re.compile("|".join(re.escape(w) for w in stops)) if stops else None
+
+    def __call__(self, value: str) -> str:
+        value = normalize(value)
+        if self._synonym_re is not None:
+            value = self._synonym_re.sub(lambda m: self._synonyms[m.group()], value)
+        value = _NOISE.sub("", value)
+        if self._stop_re is not None:
+            stripped = self._stop_re.sub("", value)
+            value = stripped or value
+        return value
+
+
+class LexicalIndex:
+    """Documents (texts) indexed by n-gram; `cosines(query)` → {document number: cosine}."""
+
+    def __init__(self, texts: Sequence[str], prepare: TextPreparer) -> None:
+        self.prepare = prepare
+        counts = [grams(prepare(t)) for t in texts]
+        df: Counter[str] = Counter()
+        for c in counts:
+            df.update(c.keys())
+        n_docs = len(texts)
+        self._idf = {g: math.log((n_docs + 1) / (d + 1)) + 1.0 for g, d in df.items()}
+        self._unseen_idf = math.log(n_docs + 1) + 1.0
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, c in enumerate(counts):
+            for gram, weight in self._unit_vector(c).items():
+                self._postings[gram].append((i, weight))
+
+    def _unit_vector(self, counts: Counter[str]) -> dict[str, float]:
+        weights = {
+            g: (1.0 + math.log(tf)) * self._idf.get(g, self._unseen_idf) for g, tf in counts.items()
+        }
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {g: w / norm for g, w in weights.items()}
+
+    def cosines(self, query: str) -> dict[int, float]:
+        """Cosine with every document sharing an n-gram with the query."""
+        dots: dict[int, float] = defaultdict(float)
+        for gram, weight in self._unit_vector(grams(self.prepare(query))).items():
+            for doc, doc_weight in self._postings.get(gram, ()):
+                dots[doc] += weight * doc_weight
+        return dots

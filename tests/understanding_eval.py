@@ -1,0 +1,72 @@
+"""The understanding evaluation set (issue 14, part 6): loader and the label vocabulary.
+
+Two halves live in tests/data: `dev` (tune on it) and `test` (measure only, never tune on it).
+Each item is {q, label, audience}, plus `context: form` for in-form control words and
+`near_miss: true` for out-of-scope questions that sound like the domain.
+"""
+
+from pathlib import Path
+
+import yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+FAQ_FILE = Path(__file__).parent.parent / "models" / "faq.yaml"
+
+HALVES = ("dev", "test")
+AUDIENCES = frozenset({"guest", "employee", "hr"})
+INTENTS = (
+    "balance",
+    "history",
+    "expiry",
+    "link",
+    "unlink",
+    "link_status",
+    "notifications",
+    "inquiry_menu",
+    "inquiry_status",
+    "help",
+    "faq_menu",
+    "company_info",
+    "human",
+)
+SMALLTALK = ("greeting", "thanks", "ack", "apology", "who", "bot", "bye")
+CONTROLS = ("cancel", "back", "help", "restart", "none")
+OOS = "oos"
+
+
+def path(half: str) -> Path:
+    """The file of one half; ValueError for anything but 'dev' or 'test'."""
+    if half not in HALVES:
+        raise ValueError(f"unknown half {half!r}: expected one of {HALVES}")
+    return DATA_DIR / f"understanding_{half}.yaml"
+
+
+def load(half: str) -> list[dict]:
+    """All items of one half, in file order."""
+    with path(half).open(encoding="utf-8") as f:
+        items = yaml.safe_load(f)
+    if not isinstance(items, list):
+        raise ValueError(f"{path(half).name}: expected a list of items")
+    return items
+
+
+def faq_ids() -> list[str]:
+    """The ids of models/faq.yaml's entries (the `faq:<id>` labels)."""
+    with FAQ_FILE.open(encoding="utf-8") as f:
+        return [entry["id"] for entry in yaml.safe_load(f)["entries"]]
+
+
+def allowed_labels() -> frozenset[str]:
+    """Every label an item may carry."""
+    return frozenset(
+        [f"intent:{name}" for name in INTENTS]
+        + [f"faq:{entry_id}" for entry_id in faq_ids()]
+        + [f"smalltalk:{kind}" for kind in SMALLTALK]
+        + [f"control:{word}" for word in CONTROLS]
+        + [OOS]
+    )
+
+
+def group(label: str) -> str:
+    """'intent', 'faq', 'smalltalk', 'control' or 'oos'."""
+    return label.split(":", 1)[0]
