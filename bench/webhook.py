@@ -77,6 +77,7 @@ from bench._procs import (  # noqa: E402
 from emulator.client import EmulatorClient  # noqa: E402
 
 CHANNEL_SECRET = "bench-channel-secret"
+BENCH_SECRET_KEY = "bench-secret-key"
 ACCESS_TOKEN = "bench-channel-access-token"
 MESSAGE_PATH = "/v2/bot/message/"
 REPLY_PATH = "/v2/bot/message/reply"
@@ -764,6 +765,7 @@ def bench_runtime(url: str, log_path: Path, line_api_base_url: str, **settings: 
             channel_access_token=ACCESS_TOKEN,
             database_url=url,
             line_api_base_url=line_api_base_url,
+            secret_key=BENCH_SECRET_KEY,
             **settings,
         )
     )
@@ -859,6 +861,7 @@ def main(argv: list[str] | None = None) -> int:
             "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
             "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
             "LINE_API_BASE_URL": emulator_url,
+            "SECRET_KEY": BENCH_SECRET_KEY,  # the web app needs its own (never derived)
         }
         specs = []
         if args.only in (None, "ours"):

@@ -7,6 +7,7 @@ import importlib
 
 from flask import Flask, Request, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import errors
 from bot.config import Settings, load_settings
@@ -16,6 +17,7 @@ from bot.line_client import LineClient
 from bot.logging_setup import configure_logging
 from bot.processing import EventProcessor
 from bot.runtime import Runtime, build_runtime
+from bot.session_cookie import configure_session_cookie
 from bot.wakeups import NewEventListener
 from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from bot.worker import EventWorkerPool
@@ -80,8 +82,12 @@ def create_app(
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
     app = Flask(__name__)
+    configure_session_cookie(app, runtime.settings)  # ConfigError without SECRET_KEY
     app.session_interface = _SessionInterface()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    if runtime.settings.trusted_proxies > 0:  # the client address behind N reverse proxies
+        hops = runtime.settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["benesapo"] = runtime
     services = Services(runtime, line)
     app.extensions["benesapo.services"] = services

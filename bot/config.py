@@ -47,8 +47,24 @@ class Settings:
     # LINE's account-link page; empty: LINE's own, or the emulator's when LINE_API_BASE_URL
     # points at the emulator.
     line_account_link_url: str = ""
-    # Signs session cookies and CSRF tokens; empty: derived from the channel secret.
+    # The LIFF app that opens the login page (its endpoint URL: PUBLIC_BASE_URL + "/link") and
+    # the LINE Login channel it belongs to: the page proves who the browser's LINE user is by
+    # having LINE verify the LIFF ID token against this channel. Linking is off while unset.
+    liff_id: str = ""
+    line_login_channel_id: str = ""
+    # The LIFF SDK's URL; empty: LINE's CDN, or the emulator's when LINE_API_BASE_URL points
+    # at the emulator.
+    liff_sdk_url: str = ""
+    # Signs session cookies and CSRF tokens; required by the web app (bot.session_cookie).
     secret_key: str = ""
+    # Console sessions end after this long without a request, and this long after the login.
+    admin_session_idle_hours: float = 8.0
+    admin_session_max_days: float = 7.0
+    # GET /metrics on the web process answers only `Authorization: Bearer <this>`; empty: 404.
+    metrics_token: str = ""
+    # Reverse proxies in front of the web process whose X-Forwarded-For is trusted (the client
+    # address is what the login limits count per address).
+    trusted_proxies: int = 0
     service_name: str = "ベネサポ"
     contact_email: str = "joyo-be@joyobank.co.jp"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -82,6 +98,13 @@ def load_settings(
         line_rate_limit_per_second=float(env.get("LINE_RATE_LIMIT_PER_SECOND") or 1000),
         line_account_link_url=env.get("LINE_ACCOUNT_LINK_URL", ""),
         secret_key=env.get("SECRET_KEY", ""),
+        admin_session_idle_hours=float(env.get("ADMIN_SESSION_IDLE_HOURS") or 8),
+        admin_session_max_days=float(env.get("ADMIN_SESSION_MAX_DAYS") or 7),
+        metrics_token=env.get("METRICS_TOKEN", ""),
+        trusted_proxies=int(env.get("TRUSTED_PROXIES") or 0),
+        liff_id=env.get("LIFF_ID", "").strip(),
+        line_login_channel_id=env.get("LINE_LOGIN_CHANNEL_ID", "").strip(),
+        liff_sdk_url=env.get("LIFF_SDK_URL", "").strip(),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )
     if require_secrets:

@@ -16,12 +16,16 @@ from bot.config import load_settings
 from bot.migrate import upgrade_database
 from bot.runtime import build_runtime
 from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
+from bot.session_cookie import dev_secret_key
 from emulator.server import EmulatorServer
 from models.demo import seed_demo
 from models.timeutil import JST
 
 DEV_SECRET = "dev-channel-secret"
 DEV_TOKEN = "dev-channel-access-token"
+# The login page's LIFF app on the emulator, and its LINE Login channel.
+DEV_LOGIN_CHANNEL_ID = "2000000001"
+DEV_LIFF_ID = DEV_LOGIN_CHANNEL_ID + "-DevLogin"
 
 
 def _seed_demo(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -35,12 +39,17 @@ DEMO_OPERATOR_PASSWORD = "demo-admin-password"
 
 def _demo_operator(runtime) -> None:  # type: ignore[no-untyped-def]
     """A back-office login for the console at /admin (idempotent)."""
-    from models.operators import create_operator, find_operator
+    from models.operators import ROLE_ADMIN, create_operator, find_operator
 
     with runtime.session_factory() as session, session.begin():
         if find_operator(session, DEMO_OPERATOR) is None:
             create_operator(
-                session, runtime.clock, DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD, actor="make run"
+                session,
+                runtime.clock,
+                DEMO_OPERATOR,
+                DEMO_OPERATOR_PASSWORD,
+                role=ROLE_ADMIN,
+                actor="make run",
             )
 
 
@@ -78,6 +87,8 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
     os.environ.setdefault("MAIL_BACKEND", "console")  # back-office mail printed, not sent
     os.environ.setdefault("LINE_CHANNEL_SECRET", DEV_SECRET)
     os.environ.setdefault("LINE_CHANNEL_ACCESS_TOKEN", DEV_TOKEN)
+    if not os.environ.get("SECRET_KEY"):  # generated once, kept in instance/ across runs
+        os.environ["SECRET_KEY"] = dev_secret_key()
     base = load_settings(require_secrets=False)
     emulator_url = f"http://{host}:{emulator_port}"
     settings = base.with_overrides(
@@ -85,6 +96,8 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         line_api_base_url=emulator_url,
         line_data_api_base_url=emulator_url,
         public_base_url=f"http://{host}:{port}",
+        liff_id=DEV_LIFF_ID,
+        line_login_channel_id=DEV_LOGIN_CHANNEL_ID,
     )
     runtime = build_runtime(settings)
     click.echo(f"database: {settings.database_url}")
@@ -99,6 +112,9 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         host=host,
         port=emulator_port,
     ).start()
+    emulator.state.liff.add_app(
+        f"{settings.public_base_url}/link", liff_id=DEV_LIFF_ID, channel_id=DEV_LOGIN_CHANNEL_ID
+    )
     app = create_app(runtime=runtime)
     _deploy_rich_menus(runtime, get_services(app).line)
     server = make_dev_server(host, port, app)

@@ -1,8 +1,10 @@
-"""GET /healthz and GET /metrics."""
+"""GET /healthz and GET /metrics (the latter only with METRICS_TOKEN)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
@@ -47,8 +49,21 @@ class BacklogCollector:
         yield gauge
 
 
+def _metrics_allowed() -> bool:
+    """Only with `Authorization: Bearer <METRICS_TOKEN>` (never without a token set)."""
+    from bot.app import get_runtime
+
+    token = get_runtime(current_app).settings.metrics_token
+    sent = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+
+
 @bp.get("/metrics")
 def metrics_view():  # type: ignore[no-untyped-def]
+    """The web process's metrics, for a scraper that holds METRICS_TOKEN; 404 for anyone else
+    (the worker and clock serve theirs on METRICS_PORT)."""
+    if not _metrics_allowed():
+        return jsonify({"error": "not found"}), 404
     body = generate_latest(metrics.registry())
     extra = CollectorRegistry()
     extra.register(BacklogCollector(current_app._get_current_object()))  # type: ignore[attr-defined]

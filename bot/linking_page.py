@@ -1,41 +1,58 @@
-"""The login page of LINE's account-link flow: GET/POST /link.
+"""The login page of LINE's account-link flow: GET /link, POST /link/identify, POST /link.
 
-The bot sends the user here with `?r=<link request key>`. Opening the page asks LINE for a link
-token for that request's LINE user (here, at the web edge: the chat handler never calls LINE);
-the token travels in the form and only the one issued for the request is accepted back. After
-the company code, member ID and password are checked, the browser is redirected to LINE's
-account-link URL with the link token and a fresh nonce.
-CSRF: a random token kept in Flask's signed session cookie and echoed in the form. The cookie
-is signed with `BENESAPO_SECRET_KEY` if set, else a key derived (HMAC) from the channel secret.
+The bot's login button is a LIFF URL; LINE opens `GET /link` (the LIFF app's endpoint) in the
+LIFF browser of the user who tapped it. The page posts that user's LIFF ID token to
+`/link/identify`, which has LINE verify it (`bot.linking_liff`) and remembers the verified LINE
+user in the signed session cookie; only then is that user's own open link request found, a
+link token asked of LINE for them (here, at the web edge: the chat handler never calls LINE)
+and the login form shown. The token travels in the form and only the one issued for the
+request is accepted back. After the company code, member ID and password are checked, the
+browser is redirected to LINE's account-link URL with the link token and a fresh nonce.
+CSRF: `bot.csrf` (the token in Flask's signed session cookie, `bot.session_cookie`); headers:
+`bot.security_headers`; attempts limited per address, member ID and LINE user
+(`models.login_guard`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, redirect, render_template_string, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
 from flask import session as cookie_session
-from flask.blueprints import BlueprintSetupState
 
+from bot import linking_liff
 from bot.config import Settings
+from bot.csrf import csrf_ok, csrf_token, rotate_csrf
 from bot.line_client import LineApiError
+from bot.line_login import IdTokenRejected, LineLoginUnavailable
+from bot.logging_setup import log_fields
+from bot.security_headers import LOGIN_PAGE, secure
 from handlers import linking_texts as t
-from models import companies
+from models import companies, link_requests
 from models.companies import LoginError
 from models.db import transaction
 
 logger = logging.getLogger("benesapo.linking")
 
-bp = Blueprint("linking_page", __name__)
+bp = Blueprint(
+    "linking_page", __name__, static_folder="linking_static", static_url_path="/link/static"
+)
 
 DEFAULT_ACCOUNT_LINK_URL = "https://access.line.me/dialog/bot/accountLink"
 DEFAULT_LINE_API = "https://api.line.me"
-CSRF_KEY = "link_csrf"
+LINK_USER_KEY = "link_user"  # the LINE user LINE vouched for (LIFF ID token), in the cookie
+LINK_NAME_KEY = "link_name"  # their LINE display name, shown on the form
 
 ERROR_STATUS = {"invalid": 401, "locked": 429}
 
@@ -51,27 +68,6 @@ def account_link_url(settings: Settings) -> str:
     if settings.line_api_base_url.rstrip("/") != DEFAULT_LINE_API:
         return settings.line_api_base_url.rstrip("/") + "/dialog/bot/accountLink"
     return DEFAULT_ACCOUNT_LINK_URL
-
-
-def secret_key(settings: Settings) -> bytes:
-    explicit = settings.secret_key or settings.extra.get("BENESAPO_SECRET_KEY")
-    if explicit:
-        return explicit.encode()
-    return hmac.new(
-        settings.channel_secret.encode(), b"benesapo/flask-session/v1", hashlib.sha256
-    ).digest()
-
-
-@bp.record_once
-def _configure(state: BlueprintSetupState) -> None:
-    app = state.app
-    runtime = app.extensions["benesapo"]
-    if not app.secret_key:
-        app.secret_key = secret_key(runtime.settings)
-    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if runtime.settings.public_base_url.startswith("https://"):
-        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 PAGE = """<!doctype html>
@@ -95,10 +91,10 @@ background:#06c755;border:0;border-radius:8px}
 <h1>{{ title }}</h1>
 {% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
 {% if form %}
+{% if line_name %}<p class="account">{{ t.PAGE_LINE_ACCOUNT.format(name=line_name) }}</p>{% endif %}
 <p>{{ t.PAGE_LEAD }}</p>
 <form method="post" action="{{ action }}" autocomplete="off">
 <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-<input type="hidden" name="r" value="{{ key }}">
 <input type="hidden" name="linkToken" value="{{ link_token }}">
 <label for="company_code">{{ t.PAGE_COMPANY_CODE }}</label>
 <input id="company_code" name="company_code" value="{{ company_code }}" required
@@ -117,23 +113,9 @@ background:#06c755;border:0;border-radius:8px}
 """
 
 
-def _secure(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the request key is in the URL
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-    )
-    return response
-
-
-def _csrf_token() -> str:
-    token = cookie_session.get(CSRF_KEY)
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        cookie_session[CSRF_KEY] = token
-    return token
+def _secure(response: Response, csp: str | None = None) -> Response:
+    policy = LOGIN_PAGE if csp is None else replace(LOGIN_PAGE, content_security_policy=csp)
+    return secure(response, policy)
 
 
 def _page(status: int = 200, **values: Any) -> Response:
@@ -148,19 +130,25 @@ def _expired() -> Response:
     return _page(400, title=t.PAGE_EXPIRED_TITLE, message=t.PAGE_EXPIRED)
 
 
-def _form(
-    key: str, link_token: str, company_code: str, member_id: str = "", **extra: Any
-) -> Response:
+def _unavailable() -> Response:
+    return _page(503, title=t.PAGE_UNAVAILABLE_TITLE, message=t.PAGE_UNAVAILABLE)
+
+
+def _form(link_token: str, company_code: str, member_id: str = "", **extra: Any) -> Response:
     return _page(
-        action=request.path,
+        action=url_for("linking_page.link_submit"),
         form=True,
-        csrf_token=_csrf_token(),
-        key=key,
+        csrf_token=csrf_token(),
         link_token=link_token,
         company_code=company_code,
         member_id=member_id,
+        line_name=cookie_session.get(LINK_NAME_KEY),
         **extra,
     )
+
+
+def _csrf_ok() -> bool:
+    return csrf_ok(request.form.get("csrf_token"))
 
 
 def _runtime():  # type: ignore[no-untyped-def]
@@ -169,46 +157,77 @@ def _runtime():  # type: ignore[no-untyped-def]
 
 @bp.get("/link")
 def link_form() -> Response:
+    """The LIFF app's endpoint: hand the LIFF ID token to /link/identify (no secret here)."""
+    settings = _runtime().settings
+    if not linking_liff.configured(settings):
+        return _unavailable()
+    html = linking_liff.landing_html(
+        settings,
+        action=url_for("linking_page.link_identify"),
+        csrf_token=csrf_token(),
+        script_url=url_for("linking_page.static", filename="liff-login.js"),
+    )
+    response = Response(html, status=200, mimetype="text/html")
+    return _secure(response, linking_liff.landing_csp(settings))
+
+
+@bp.post("/link/identify")
+def link_identify() -> Response:
+    """LINE verifies the ID token; the verified user's own link request gets a link token."""
     from bot.app import get_services
 
     runtime = _runtime()
-    key = request.args.get("r", "")
+    if not linking_liff.configured(runtime.settings):
+        return _unavailable()
+    if not _csrf_ok():
+        return _page(400, title=t.PAGE_EXPIRED_TITLE, message=t.PAGE_CSRF)
+    try:  # outside any transaction: LINE may be slow
+        claims = linking_liff.login_client().verify_id_token(request.form.get("id_token", ""))
+    except IdTokenRejected as exc:
+        log_fields(logger, logging.INFO, {"event": "link_id_token_refused", "reason": exc.reason})
+        return _page(401, title=t.PAGE_LIFF_REFUSED_TITLE, message=t.PAGE_LIFF_REFUSED)
+    except LineLoginUnavailable as exc:
+        logger.warning("ID token not verified: %s", type(exc).__name__)
+        return _unavailable()
+    line_user_id = claims.sub
     with runtime.session_factory() as session:
-        link_request = companies.find_link_request(session, runtime.clock, key)
+        link_request = link_requests.open_link_request(session, runtime.clock, line_user_id)
         if link_request is None:
             return _expired()
-        line_user_id, code = link_request.line_user_id, link_request.company_code
-    try:  # outside any transaction: LINE may be slow
+        code = link_request.company_code
+    try:
         link_token = get_services(current_app).line.issue_link_token(line_user_id)
     except LineApiError as exc:
         logger.warning("link token not issued: %s", type(exc).__name__)
-        return _page(503, title=t.PAGE_UNAVAILABLE_TITLE, message=t.PAGE_UNAVAILABLE)
+        return _unavailable()
     with transaction(runtime.session_factory) as session:
-        link_request = companies.find_link_request(session, runtime.clock, key)
-        if link_request is None:  # used or expired meanwhile
+        link_request = link_requests.open_link_request(session, runtime.clock, line_user_id)
+        if link_request is None:  # used, closed or expired meanwhile
             return _expired()
-        companies.attach_link_token(link_request, link_token)
-    return _form(key, link_token, code)
+        link_requests.attach_link_token(link_request, link_token)
+    cookie_session[LINK_USER_KEY] = line_user_id
+    cookie_session[LINK_NAME_KEY] = claims.name
+    return _form(link_token, code)
 
 
 @bp.post("/link")
 def link_submit() -> Response:
     runtime = _runtime()
     form = request.form
-    key = form.get("r", "")
     link_token = form.get("linkToken", "")[:200]
     company_code = form.get("company_code", "")[:20]
     member_id = form.get("member_id", "")[:40]
     password = form.get("password", "")[:200]
-    sent = form.get("csrf_token", "")
-    expected = cookie_session.get(CSRF_KEY)
-    if not isinstance(expected, str) or not expected or not hmac.compare_digest(sent, expected):
-        response = _form(key, link_token, company_code, member_id, error=t.PAGE_CSRF)
+    if not _csrf_ok():
+        response = _form(link_token, company_code, member_id, error=t.PAGE_CSRF)
         response.status_code = 400
         return response
+    line_user_id = cookie_session.get(LINK_USER_KEY)
+    if not isinstance(line_user_id, str) or not line_user_id:
+        return _expired()  # LINE never vouched for this browser's user
     with runtime.session_factory() as session:
-        link_request = companies.find_link_request(session, runtime.clock, key)
-        if link_request is None or not companies.link_token_matches(link_request, link_token):
+        link_request = link_requests.open_link_request(session, runtime.clock, line_user_id)
+        if link_request is None or not link_requests.link_token_matches(link_request, link_token):
             return _expired()
         try:
             member = companies.check_login(
@@ -218,21 +237,22 @@ def link_submit() -> Response:
                 member_id=member_id,
                 password=password,
                 line_user_id=link_request.line_user_id,
+                remote_addr=request.remote_addr,
             )
         except LoginError as exc:
             session.commit()  # the attempt counts toward the lockout
             logger.info("link login refused: %s", exc.code)
-            response = _form(
-                key, link_token, company_code, member_id, error=t.PAGE_ERRORS[exc.code]
-            )
+            response = _form(link_token, company_code, member_id, error=t.PAGE_ERRORS[exc.code])
             response.status_code = ERROR_STATUS.get(exc.code, 403)
             return response
-        nonce = companies.issue_nonce(session, runtime.clock, link_request, member)
+        nonce = link_requests.issue_nonce(session, runtime.clock, link_request, member)
         session.commit()
     target = (
         account_link_url(runtime.settings)
         + "?"
         + urlencode({"linkToken": link_token, "nonce": nonce})
     )
-    cookie_session.pop(CSRF_KEY, None)
+    rotate_csrf()
+    cookie_session.pop(LINK_USER_KEY, None)
+    cookie_session.pop(LINK_NAME_KEY, None)
     return _secure(redirect(target, code=302))

@@ -1,9 +1,9 @@
 """Flask app of the LINE platform emulator.
 
-Hooks shared by every LINE endpoint (`/v2/...` and `/dialog/...`): a request id on every
-response (`x-line-request-id`), injected faults, bearer-token authentication (`/v2/` only) and
-recording of each call. Endpoints live in blueprints; add new ones (e.g. rich menus) to
-`API_BLUEPRINTS` and they get the same treatment.
+Hooks shared by every LINE endpoint (`/v2/...`, `/dialog/...`, LINE Login's `/oauth2/...`): a
+request id on every response (`x-line-request-id`), injected faults, bearer-token
+authentication (`/v2/` only) and recording of each call. Endpoints live in blueprints; add new
+ones (e.g. rich menus) to `API_BLUEPRINTS` and they get the same treatment.
 
 A fault (see `emulator.state.Fault`) applies before handling (`_line_front`: delay, then the
 fault's status instead of handling) or after it (`_line_back`: the endpoint has done its work;
@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from emulator.common import AUTH_FAILED, EXTENSION_KEY, fault_message, line_error
 from emulator.control import control_api
+from emulator.liff import liff_api
 from emulator.messaging import messaging_api
 from emulator.pages import pages
 from emulator.richmenu import richmenu_api, richmenu_control
@@ -36,7 +37,7 @@ RECORDED_HEADERS = ("X-Line-Retry-Key", "Content-Type")
 
 
 def is_line_api(path: str) -> bool:
-    return path.startswith("/v2/") or path.startswith("/dialog/")
+    return path.startswith(("/v2/", "/dialog/", "/oauth2/"))
 
 
 def create_emulator_app(state: EmulatorState) -> Flask:
@@ -86,7 +87,7 @@ def create_emulator_app(state: EmulatorState) -> Flask:
                 path=request.path,
                 query=dict(request.args),
                 headers=headers,
-                body=request.get_json(silent=True),
+                body=request.get_json(silent=True) or (dict(request.form) or None),
                 status=response.status_code,
                 at=getattr(g, "line_started", time.time()),
                 request_id=request_id,
@@ -104,6 +105,7 @@ def create_emulator_app(state: EmulatorState) -> Flask:
     app.register_blueprint(control_api)
     app.register_blueprint(richmenu_control)
     app.register_blueprint(pages)
+    app.register_blueprint(liff_api)
     return app
 
 

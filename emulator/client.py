@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
@@ -125,6 +125,34 @@ class EmulatorClient:
         """Open the account-link URL the bot sent (LINE's `.../dialog/bot/accountLink?...`)."""
         query = parse_qs(urlsplit(uri).query)
         return self.open_account_link(query["linkToken"][0], query.get("nonce", [""])[0])
+
+    def add_liff_app(
+        self, endpoint_url: str, liff_id: str | None = None, channel_id: str | None = None
+    ) -> dict[str, Any]:
+        """Register (or re-point) a LIFF app: {liff_id, channel_id, endpoint_url}."""
+        body: dict[str, Any] = {"endpointUrl": endpoint_url}
+        if liff_id is not None:
+            body["liffId"] = liff_id
+        if channel_id is not None:
+            body["channelId"] = channel_id
+        return self._post("/_emulator/liff/apps", body)
+
+    def liff_open_url(self, user_id: str, uri: str) -> str:
+        """The address a browser opens for `user_id`'s LINE app opening LIFF URL `uri`."""
+        return self.base_url + "/_emulator/liff/open?" + urlencode({"user": user_id, "uri": uri})
+
+    def open_liff(self, user_id: str, uri: str) -> requests.Response:
+        """What the LINE app of `user_id` does with a LIFF URL: LINE's redirect to the app's
+        endpoint (not followed; its fragment carries the ID token, `#liff.id_token=...`)."""
+        return self.session.get(
+            self.base_url + "/_emulator/liff/open",
+            params={"user": user_id, "uri": uri},
+            allow_redirects=False,
+            timeout=self.timeout,
+        )
+
+    def expire_id_tokens(self) -> int:
+        return self._post("/_emulator/id-tokens/expire")["expired"]
 
     # -- what the bot did ------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from emulator.liff_state import LiffRegistry
+
 REPLY_TOKEN_TTL_SECONDS = 60.0
 LINK_TOKEN_TTL_SECONDS = 600.0
 DEFAULT_QUOTA = 10_000
@@ -181,6 +183,7 @@ class EmulatorState:
         self.default_rich_menu: str | None = None
         self.rich_menu_images: dict[str, tuple[bytes, str]] = {}  # id -> (bytes, content type)
         self.rich_menu_aliases: dict[str, str] = {}  # alias id -> rich menu id
+        self.liff = LiffRegistry(clock)  # LIFF apps and ID tokens (emulator.liff)
         self._seq = itertools.count(1)
         self._message_ids = itertools.count(590_000_000_000_000_001)
 
@@ -429,6 +432,7 @@ class EmulatorState:
             self.loading.clear()
             self.total_usage = 0
             self._reset_rich_menus_locked()
+        self.liff.reset()
 
     # -- rich menus (see emulator.richmenu) ----------------------------------------------------
 

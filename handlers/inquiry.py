@@ -11,8 +11,10 @@ Read it like python-telegram-bot's ConversationHandler:
 
 The state lives in the database (`ctx.conversation`), so a form survives restarts and is
 shared by workers. Who may file what: HR contacts the company request types (for their own
-company only), employees theirs, and users who are not linked (or whose membership is not in
-good standing) a general question and a lost-credentials request with their company code.
+company only), employees theirs (lost credentials for their own ID only), and users who are
+not linked (or whose membership is not in good standing) a general question. Credentials are
+sent only to the company's registered HR contact address, never into the chat; the rule is
+enforced again in `models.inquiries.create_inquiry` (`models.credentials`).
 """
 
 from __future__ import annotations
@@ -79,8 +81,7 @@ FORMS: dict[str, dict[InquiryType, tuple[str, ...]]] = {
         InquiryType.CREDENTIALS: (CREDENTIAL_WHAT,),
         InquiryType.OTHER: (DETAIL,),
     },
-    UNLINKED: {
-        InquiryType.CREDENTIALS: (COMPANY_CODE, CREDENTIAL_WHAT, NAME, MEMBER_ID),
+    UNLINKED: {  # no credentials: nobody can tell who an unlinked user is
         InquiryType.OTHER: (DETAIL,),
     },
 }
@@ -486,7 +487,8 @@ def start_form(ctx: Context, user_input: Input) -> list[Message]:
     except ValueError:
         return menu(ctx)
     if kind not in FORMS[audience]:
-        return [text(t.TYPE_NOT_ALLOWED)] + menu(ctx)
+        refusal = t.CREDENTIALS_NOT_ALLOWED if kind is InquiryType.CREDENTIALS else None
+        return [text(refusal or t.TYPE_NOT_ALLOWED)] + menu(ctx)
     if kind is InquiryType.ADD_SEATS:
         figures = _seat_figures(ctx)
         if figures["remaining"] <= 0:
@@ -526,9 +528,10 @@ def submit(ctx: Context, form: Form) -> list[Message]:
         console_url=ctx.settings.public_base_url,
     )
     ctx.conversation.clear()
+    note = t.CREDENTIALS_DELIVERY if form.type is InquiryType.CREDENTIALS else ""
     return [
         text(
-            t.SUBMITTED.format(number=inquiry.number),
+            t.SUBMITTED.format(number=inquiry.number) + note,
             quick=[message_action(t.STATUS_LABEL), message_action("使い方")],
         )
     ]

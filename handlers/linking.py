@@ -8,13 +8,13 @@ Conversations, in the manner of python-telegram-bot's ConversationHandler (state
     UNLINK   entry: 連携解除 / postback action=unlink
              CONFIRM: はい (postback answer=yes) → unlinked; いいえ → kept
 
-The login page (`bot.linking_page`) checks the password and sends the browser to LINE, which
-sends the `accountLink` event handled by `account_link` here.
+The login button opens the login page (`bot.linking_page`) as a LIFF app: the URL carries no
+secret, the page learns from LINE whose browser it is and finds that user's link request. It
+checks the password and sends the browser to LINE, which sends the `accountLink` event handled
+by `account_link` here. A new request, a cancel or an unlink closes the user's older ones.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlencode
 
 from bot.dispatch import Context, Input, Router
 from bot.messages import (
@@ -29,7 +29,7 @@ from bot.messages import (
 from bot.textnorm import normalize, normalize_code
 from handlers import linking_texts as t
 from handlers.member_status import require_hr_contact
-from models import companies
+from models import companies, link_requests
 from models.companies import CompanyError, LinkError
 from models.timeutil import to_jst
 
@@ -44,6 +44,15 @@ LINK_WORDS = ("連携", "ログイン", "アカウント連携", "連携する")
 CANCEL_WORDS = frozenset(normalize(w) for w in ("やめる", "キャンセル", "中止", "やめます"))
 YES_WORDS = frozenset(normalize(w) for w in ("はい", "解除する", "yes"))
 NO_WORDS = frozenset(normalize(w) for w in ("いいえ", "キャンセル", "やめる", "no"))
+LIFF_URL = "https://liff.line.me/{liff_id}"
+
+
+def login_url(ctx: Context) -> str | None:
+    """The login page's LIFF URL (no secret in it), or None while LIFF is not configured."""
+    settings = ctx.settings
+    if not (settings.liff_id and settings.line_login_channel_id):
+        return None
+    return LIFF_URL.format(liff_id=settings.liff_id)
 
 
 def _cancel_quick() -> list[dict]:
@@ -63,6 +72,10 @@ def start_linking(ctx: Context, user_input: Input) -> list[Message]:
                 quick=[message_action("連携情報"), message_action("連携解除")],
             )
         ]
+    if login_url(ctx) is None:
+        return [text(t.LINKING_UNAVAILABLE)]
+    # A new attempt: login pages opened for an older one link nothing any more.
+    link_requests.close_open_requests(ctx.session, ctx.clock.now(), ctx.line_user_id)
     ctx.conversation.start(LINKING, ASK_CODE, {"tries": 0})
     return [text(t.ASK_CODE, quick=_cancel_quick())]
 
@@ -86,12 +99,14 @@ def ask_code(ctx: Context, user_input: Input) -> list[Message] | None:
             ctx.conversation.clear()
             return [text(t.COMPANY_INACTIVE)]
         return _wrong_code(ctx, exc.code)
-    key = companies.register_link_request(
+    url = login_url(ctx)
+    ctx.conversation.clear()
+    if url is None:
+        return [text(t.LINKING_UNAVAILABLE)]
+    link_requests.register_link_request(
         ctx.session, ctx.clock, line_user_id=ctx.line_user_id, company_code=company.code
     )
-    ctx.conversation.clear()
     # The page asks LINE for the link token when it is opened: no LINE call here.
-    url = f"{ctx.settings.public_base_url}/link?" + urlencode({"r": key})
     return [
         buttons(
             t.LOGIN_BUTTON_ALT,
@@ -113,7 +128,8 @@ def _wrong_code(ctx: Context, reason: str) -> list[Message]:
 
 
 def cancel_linking(ctx: Context, user_input: Input) -> list[Message]:
-    """Fallback: leave the linking conversation."""
+    """Fallback: leave the linking conversation; login pages opened before link nothing."""
+    link_requests.close_open_requests(ctx.session, ctx.clock.now(), ctx.line_user_id)
     current = ctx.conversation.current()
     if current is not None and current.name == LINKING:
         ctx.conversation.clear()

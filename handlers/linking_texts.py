@@ -29,6 +29,10 @@ LOGIN_BUTTON_BODY = (
     "下のボタンからログイン画面を開き、会員IDとパスワードを入力してください（10分間有効）。"
 )
 LOGIN_BUTTON_LABEL = "ログイン画面を開く"
+LINKING_UNAVAILABLE = (
+    "申し訳ありません。ただいまアカウント連携をご利用いただけません。\n"
+    "しばらくしてから、もう一度お試しください。"
+)
 ALREADY_LINKED = (
     "すでに会員ID {member_id} と連携済みです。\n"
     "別の会員IDに切り替える場合は、「連携解除」のあとにもう一度連携してください。"
@@ -113,6 +117,19 @@ PAGE_UNAVAILABLE_TITLE = "ただいま連携の準備ができませんでした
 PAGE_UNAVAILABLE = (
     "申し訳ありません。LINEとの通信がうまくいきませんでした。"
     "しばらくしてから、このページを開き直してください。"
+)
+PAGE_LINE_ACCOUNT = (
+    "LINEアカウント「{name}」と連携します。お心当たりがない場合は、この画面を閉じてください。"
+)
+PAGE_LIFF_CHECKING = "LINEアカウントを確認しています…"
+PAGE_LIFF_FAILED = (
+    "LINEアカウントを確認できませんでした。"
+    "お手数ですが、LINEのトーク画面のボタンから、もう一度開いてください。"
+)
+PAGE_LIFF_REFUSED_TITLE = "LINEアカウントを確認できませんでした"
+PAGE_LIFF_REFUSED = (
+    "お手数ですが、LINEのトーク画面で「連携」とお送りいただき、"
+    "表示されたボタンから開き直してください。"
 )
 PAGE_CSRF = "画面の有効期限が切れました。お手数ですが、もう一度入力してください。"
 PAGE_ERRORS = {

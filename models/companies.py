@@ -17,11 +17,7 @@ retirement and company suspension / resumption / termination.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.textnorm import normalize_code
-from models import audit
+from models import audit, link_requests, login_guard
 from models.company import (
     Company,
     CompanyStatus,
@@ -43,7 +39,7 @@ from models.company import (
     MemberStatus,
 )
 from models.events import enqueue_messages
-from models.line_user import LineUser, LinkNonce, LinkRequest
+from models.line_user import LineUser, LinkNonce
 from models.passwords import (
     CODE_ALPHABET,
     generate_password,
@@ -59,9 +55,14 @@ COMPANY_CODE_LENGTH = 8
 MEMBER_ID_LENGTH = 10
 LINK_REQUEST_TTL = timedelta(minutes=10)  # LINE's link tokens are valid for 10 minutes
 NONCE_TTL = timedelta(minutes=10)
-LOCK_THRESHOLD = 5
-LOCK_WINDOW = timedelta(minutes=15)
-LOCK_DURATION = timedelta(minutes=15)
+# Login limits of the login page (`models.login_guard`, claimed before the password is
+# checked): five failures lock a member ID, or a LINE user, for 15 minutes; one client address
+# may try 20 logins per 15 minutes whatever it types.
+ADDRESS_RULE = login_guard.Rule(
+    "link_address", 20, timedelta(minutes=15), timedelta(minutes=15), reset_on_success=False
+)
+MEMBER_RULE = login_guard.Rule("link_member", 5, timedelta(minutes=15), timedelta(minutes=15))
+LINE_USER_RULE = login_guard.Rule("link_line_user", 5, timedelta(minutes=15), timedelta(minutes=15))
 
 # The push a member receives when retired (user-facing; polite and short).
 RETIREMENT_NOTICE = (
@@ -552,6 +553,7 @@ def reset_password(session: Session, clock: Clock, member_id: str, *, actor: str
     session.add(
         LoginAttempt(member_key=member.member_id, outcome=LoginOutcome.RESET, counts=False, at=now)
     )
+    login_guard.clear(session, MEMBER_RULE, member.member_id, now)
     audit.record(session, actor, "password_reset", f"member:{member.member_id}", {}, at=now)
     session.flush()
     return password
@@ -560,50 +562,14 @@ def reset_password(session: Session, clock: Clock, member_id: str, *, actor: str
 # -- login and lockout -----------------------------------------------------------------------
 
 
-def _lock_until(attempts: Iterable[LoginAttempt]) -> datetime | None:
-    """Five failures within 15 minutes lock for 15 minutes from the fifth; a success or a
-    password reset starts the count again."""
-    window: deque[datetime] = deque()
-    until: datetime | None = None
-    for attempt in attempts:
-        if attempt.outcome in (LoginOutcome.SUCCESS, LoginOutcome.RESET):
-            window.clear()
-            until = None
-            continue
-        if attempt.outcome is not LoginOutcome.FAILURE or not attempt.counts:
-            continue
-        if until is not None and attempt.at < until:
-            continue
-        while window and attempt.at - window[0] >= LOCK_WINDOW:
-            window.popleft()
-        window.append(attempt.at)
-        if len(window) >= LOCK_THRESHOLD:
-            until = attempt.at + LOCK_DURATION
-            window.clear()
-    return until
-
-
-def locked_until(
-    session: Session, now: datetime, *, member_key: str | None, line_user_id: str | None
-) -> datetime | None:
-    """When the lock on this member ID or LINE user ends (None if not locked now)."""
-    horizon = now - LOCK_WINDOW - LOCK_DURATION
-    ends: list[datetime] = []
-    for column, value in (
-        (LoginAttempt.member_key, member_key),
-        (LoginAttempt.line_user_id, line_user_id),
-    ):
-        if not value:
-            continue
-        attempts = session.scalars(
-            select(LoginAttempt)
-            .where(column == value, LoginAttempt.at >= horizon)
-            .order_by(LoginAttempt.at, LoginAttempt.id)
-        )
-        until = _lock_until(attempts)
-        if until is not None and until > now:
-            ends.append(until)
-    return max(ends) if ends else None
+def _guards(
+    member_key: str, line_user_id: str | None, remote_addr: str | None
+) -> list[tuple[login_guard.Rule, str | None]]:
+    return [
+        (ADDRESS_RULE, remote_addr),
+        (MEMBER_RULE, member_key),
+        (LINE_USER_RULE, line_user_id),
+    ]
 
 
 def check_login(
@@ -614,6 +580,7 @@ def check_login(
     member_id: str,
     password: str,
     line_user_id: str | None,
+    remote_addr: str | None = None,
 ) -> Member:
     """The member whose credentials these are, if they may link now.
 
@@ -624,7 +591,8 @@ def check_login(
     """
     now = clock.now()
     member_key = normalize_code(member_id)[:64]
-    until = locked_until(session, now, member_key=member_key, line_user_id=line_user_id)
+    checks = _guards(member_key, line_user_id, remote_addr)
+    until = login_guard.claim(session, now, checks)  # before any password is checked
     if until is not None:
         _attempt(session, member_key, line_user_id, LoginOutcome.LOCKED, now)
         raise LoginError("locked", "too many failed logins", until=until)
@@ -636,6 +604,7 @@ def check_login(
         _attempt(session, member_key, line_user_id, LoginOutcome.FAILURE, now)
         raise LoginError("invalid", "the company code, member ID or password is wrong")
     _attempt(session, member_key, line_user_id, LoginOutcome.SUCCESS, now)
+    login_guard.succeeded(session, now, checks)
     if needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
     if not member.company.is_active:
@@ -689,69 +658,7 @@ def _refuse_if_linked_elsewhere(
             raise error("line_user_linked_elsewhere", "this LINE user is linked to another member")
 
 
-# -- link requests and nonces ----------------------------------------------------------------
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def register_link_request(
-    session: Session, clock: Clock, *, line_user_id: str, company_code: str
-) -> str:
-    """A new link request for the LINE user; returns its key, for the login page's URL."""
-    now = clock.now()
-    key = secrets.token_urlsafe(32)
-    session.add(
-        LinkRequest(
-            key_hash=_digest(key),
-            line_user_id=line_user_id,
-            company_code=normalize_code(company_code),
-            created_at=now,
-            expires_at=now + LINK_REQUEST_TTL,
-        )
-    )
-    session.flush()
-    return key
-
-
-def find_link_request(session: Session, clock: Clock, key: str) -> LinkRequest | None:
-    """The bot's own, unused, unexpired link request with this key."""
-    if not key or len(key) > 200:
-        return None
-    request = session.get(LinkRequest, _digest(key))
-    if request is None or request.used_at is not None or request.expires_at <= clock.now():
-        return None
-    return request
-
-
-def attach_link_token(request: LinkRequest, link_token: str) -> None:
-    """LINE issued this link token for the request's user: the one the page accepts back."""
-    request.link_token_hash = _digest(link_token)
-
-
-def link_token_matches(request: LinkRequest, link_token: str) -> bool:
-    expected = request.link_token_hash
-    return bool(expected and link_token) and hmac.compare_digest(expected, _digest(link_token))
-
-
-def issue_nonce(session: Session, clock: Clock, request: LinkRequest, member: Member) -> str:
-    """A fresh nonce for LINE's account-link URL, bound to the member and the LINE user; the
-    link request is used up."""
-    now = clock.now()
-    nonce = secrets.token_urlsafe(32)
-    session.add(
-        LinkNonce(
-            nonce_hash=_digest(nonce),
-            member_pk=member.id,
-            line_user_id=request.line_user_id,
-            created_at=now,
-            expires_at=now + NONCE_TTL,
-        )
-    )
-    request.used_at = now
-    session.flush()
-    return nonce
+# -- linking ---------------------------------------------------------------------------------
 
 
 def _expire_nonces(session: Session, member: Member, now: datetime) -> None:
@@ -775,7 +682,7 @@ def complete_link(
     `member_linked_elsewhere`, `line_user_linked_elsewhere`. A nonce is used at most once.
     """
     now = clock.now()
-    row = session.get(LinkNonce, _digest(nonce)) if nonce else None
+    row = link_requests.find_nonce(session, nonce)
     if row is not None and row.line_user_id != line_user_id:
         audit.record(
             session,
@@ -809,6 +716,7 @@ def complete_link(
         raise LinkError("unknown_line_user", "the LINE user has never talked to the bot")
     if user.member_pk == member.id:
         return member
+    link_requests.close_open_requests(session, now, line_user_id)
     try:
         with session.begin_nested():
             user.member_pk = member.id
@@ -841,7 +749,7 @@ def unlink(
     now = clock.now()
     user.member_pk = None
     user.linked_at = None
-    session.flush()
+    link_requests.close_open_requests(session, now, line_user_id)
     audit.record(
         session,
         actor or f"line:{line_user_id}",

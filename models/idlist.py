@@ -2,7 +2,9 @@
 
 Sheet 1 「初期ID・パスワード一覧」: 企業コード, 会員ID, 初期パスワード, 氏名 (empty, for HR
 to fill), 備考 — one row per employee ID. Sheet 2 「企業コード・担当者」: the company, its
-code, and the HR contacts' IDs and passwords. Every cell is text, so Excel never rewrites an ID.
+code, and the HR contacts' IDs and passwords. Every cell is text, so Excel never rewrites an ID
+and never evaluates a value from user data (a company name starting with `=` is a name, not a
+formula: openpyxl would otherwise store any string starting with `=` as one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -26,9 +29,18 @@ _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 
+def _text(sheet: Worksheet, row: int, column: int, value: str) -> Cell:
+    """A text cell: stored as a string whatever it starts with, and formatted as text."""
+    cell = sheet.cell(row=row, column=column)
+    cell.value = value
+    cell.data_type = "s"  # after the value: openpyxl types a leading "=" as a formula
+    cell.number_format = "@"
+    return cell
+
+
 def _header(sheet: Worksheet, row: int, headers: list[str]) -> None:
     for column, title in enumerate(headers, start=1):
-        cell = sheet.cell(row=row, column=column, value=title)
+        cell = _text(sheet, row, column, title)
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
         cell.border = _BORDER
@@ -37,9 +49,7 @@ def _header(sheet: Worksheet, row: int, headers: list[str]) -> None:
 
 def _text_row(sheet: Worksheet, row: int, values: list[str]) -> None:
     for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row=row, column=column, value=value)
-        cell.number_format = "@"
-        cell.border = _BORDER
+        _text(sheet, row, column, value).border = _BORDER
 
 
 def _widths(sheet: Worksheet, widths: list[int]) -> None:
@@ -69,9 +79,8 @@ def build_workbook(issued: IssuedIds, issued_on: date, note: str = "") -> Workbo
         ],
         start=1,
     ):
-        company.cell(row=row, column=1, value=label).font = Font(bold=True)
-        cell = company.cell(row=row, column=2, value=value)
-        cell.number_format = "@"
+        _text(company, row, 1, label).font = Font(bold=True)
+        _text(company, row, 2, value)
     _header(company, 5, HR_HEADERS)
     for row, credential in enumerate(issued.hr_contacts, start=6):
         _text_row(company, row, ["企業担当者", credential.member_id, credential.password, "", ""])

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models import audit
+from models import audit, credentials
 from models.base import Base
 from models.company import Company, Member
 from models.events import enqueue_messages
@@ -48,7 +48,7 @@ MESSAGE_MAX_CHARS = 1000
 class InquiryType(enum.StrEnum):
     ADD_SEATS = "add_seats"  # HR: more employee IDs (within the plan's limit)
     RETIRE = "retire"  # HR: stop a retired employee's use (name and ID)
-    CREDENTIALS = "credentials"  # anyone: re-send a lost company code / ID / password
+    CREDENTIALS = "credentials"  # HR, or a member for their own ID: lost code / ID / password
     STOP_SERVICE = "stop_service"  # HR: stop the service
     POINTS = "points"  # employee: a question about points (points terms Art. 3)
     OTHER = "other"  # anyone: other questions
@@ -195,15 +195,21 @@ class Inquiry(Base):
 
 
 class InquiryEvent(Base):
-    """One entry of a ticket's history (append-only)."""
+    """One entry of a ticket's history (append-only).
+
+    A one-click action's entry names the action in `action`; the unique index on
+    (inquiry_id, action) is the claim that lets each action run at most once per ticket
+    (`models.inquiry_actions`). Other entries leave it NULL (NULLs never collide)."""
 
     __tablename__ = "inquiry_events"
+    __table_args__ = (Index("ix_inquiry_events_action_once", "inquiry_id", "action", unique=True),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id"), index=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))  # "line:U…", "operator:<email>"
     kind: Mapped[str] = mapped_column(String(30))  # created | assigned | status | action
+    action: Mapped[str | None] = mapped_column(String(30))  # kind "action": which one
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text)  # what the requester was told
@@ -275,10 +281,19 @@ def create_inquiry(
     """File a ticket and queue the back-office e-mail (same transaction).
 
     `member` is the requester's linked, active member (None for unlinked users); the ticket
-    concerns the member's company, or the company whose code an unlinked user typed.
+    concerns the member's company, or the company whose code an unlinked user typed. Only a
+    linked HR contact, or the member for their own ID, may ask for credentials
+    (`models.credentials`): InquiryError `credentials_not_allowed` otherwise.
     """
     now = clock.now()
     type = InquiryType(type)
+    if type is InquiryType.CREDENTIALS and not credentials.request_allowed(
+        session, member, answers
+    ):
+        raise InquiryError(
+            "credentials_not_allowed",
+            "only a linked HR contact, or the member for their own ID, may ask for credentials",
+        )
     if member is None:
         kind = RequesterKind.UNLINKED
         company = (
@@ -480,6 +495,8 @@ def change_status(
 ) -> bool:
     """Set the status and tell the requester by a LINE push (queued in this transaction).
 
+    A message holding a password-shaped string is refused (`message_has_password`):
+    credentials never go into a chat, nor into the history or the outbox.
     Returns True if a push was queued (not when the user blocked the account)."""
     status = InquiryStatus(status)
     message = (message or "").strip()
@@ -487,6 +504,8 @@ def change_status(
         raise InquiryError("message_too_long", f"at most {MESSAGE_MAX_CHARS} characters")
     if status is inquiry.status and not message:
         raise InquiryError("nothing_to_do", "same status and no message")
+    if credentials.looks_like_password(message):
+        raise InquiryError("message_has_password", "credentials are never sent to a chat")
     now = clock.now()
     before = inquiry.status
     inquiry.status = status
@@ -529,26 +548,3 @@ def change_status(
         now=now,
     )
     return True
-
-
-def record_action(
-    session: Session,
-    clock: Clock,
-    inquiry: Inquiry,
-    action: str,
-    *,
-    actor: str,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """A one-click standard action was executed on the ticket (never pass passwords)."""
-    now = clock.now()
-    inquiry.updated_at = now
-    _event(session, inquiry, actor, "action", now, details={"action": action, **(details or {})})
-    audit.record(
-        session,
-        actor,
-        f"inquiry_action_{action}",
-        f"inquiry:{inquiry.number}",
-        dict(details or {}),
-        at=now,
-    )

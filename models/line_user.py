@@ -30,9 +30,11 @@ class LineUser(Base):
 
 
 class LinkRequest(Base):
-    """The bot's invitation to the login page, for one LINE user: a random key in the page's
-    URL (stored as a SHA-256 digest). The page asks LINE for a link token when it is opened
-    (its digest is kept, so only that token is accepted back), so no handler calls LINE."""
+    """The bot's invitation to the login page, for one LINE user (models.link_requests): the
+    page finds it by that user once LINE has vouched for the browser (LIFF ID token), so
+    nothing secret is in the chat; `key_hash` is a random row id. The page asks LINE for a
+    link token when it is opened (its digest is kept, so only that token is accepted back).
+    `used_at` is set when it is used up or closed (newer request, cancel, unlink, link)."""
 
     __tablename__ = "link_requests"
 

@@ -9,6 +9,10 @@ Settings come from the environment: `MAIL_BACKEND` (`smtp`, the default, or `con
 prints mails instead of sending: what `make run` uses), `SMTP_HOST`, `SMTP_PORT` (587),
 `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_STARTTLS` (on by default unless the port is 25 or 1025),
 `SMTP_TIMEOUT` (seconds), `MAIL_FROM`, `BACKOFFICE_EMAIL` (default joyo-be@joyobank.co.jp).
+
+A mail queued `sensitive=True` (its body holds credentials) keeps its body only until it is
+sent or given up: then the body is replaced by `REDACTED_BODY`, so no password stays in the
+table; such a row is never re-queued (its content is gone; issue a new one instead).
 """
 
 from __future__ import annotations
@@ -25,7 +29,20 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol, TextIO
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    false,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.base import Base
@@ -37,6 +54,7 @@ logger = logging.getLogger("benesapo.mail")
 DEFAULT_BACKOFFICE_EMAIL = "joyo-be@joyobank.co.jp"
 MAX_ATTEMPTS = 20
 CLAIM_LEASE = timedelta(minutes=10)
+REDACTED_BODY = "[redacted: this mail carried credentials; its body was deleted once sent]"
 
 
 class MailStatus:
@@ -106,6 +124,8 @@ class OutgoingMail(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The body holds credentials: it is redacted once the mail is sent or given up.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 def enqueue_mail(
@@ -116,8 +136,10 @@ def enqueue_mail(
     subject: str,
     body: str,
     now: datetime,
+    sensitive: bool = False,
 ) -> OutgoingMail:
-    """Queue a mail once per dedupe_key (a replay returns the first row)."""
+    """Queue a mail once per dedupe_key (a replay returns the first row). `sensitive`: the
+    body holds credentials and is redacted once the mail is sent or given up."""
     existing = session.scalar(select(OutgoingMail).where(OutgoingMail.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
@@ -130,6 +152,7 @@ def enqueue_mail(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        sensitive=sensitive,
     )
     session.add(row)
     session.flush()
@@ -265,6 +288,8 @@ def deliver_due_mail(
                 row.next_attempt_at = now + mail_backoff(row.attempts)
                 row.last_error = error
                 counts["retry"] += 1
+            if row.sensitive and row.status in (MailStatus.SENT, MailStatus.FAILED):
+                row.body = REDACTED_BODY
             _log(row, error)
     return counts
 
@@ -304,10 +329,11 @@ def send_due_mail(
 
 
 def requeue_failed(session: Session, now: datetime) -> int:
-    """Give rows that failed for good another round (after fixing the mail settings)."""
+    """Give rows that failed for good another round (after fixing the mail settings); not
+    sensitive rows, whose body was redacted."""
     result = session.execute(
         update(OutgoingMail)
-        .where(OutgoingMail.status == MailStatus.FAILED)
+        .where(OutgoingMail.status == MailStatus.FAILED, OutgoingMail.sensitive.is_(False))
         .values(status=MailStatus.PENDING, attempts=0, next_attempt_at=now)
         .execution_options(synchronize_session="fetch")
     )

@@ -122,17 +122,20 @@ def bot_server(engine, emulator_server, app_clock):
     from bot.line_client import LineClient, RetryPolicy
     from bot.runtime import build_runtime
     from tests.e2e import ServerThread
-    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, LIFF_ID, LOGIN_CHANNEL_ID, SECRET_KEY
 
     settings = Settings(
         channel_secret=CHANNEL_SECRET,
         channel_access_token=ACCESS_TOKEN,
         database_url=str(engine.url),
+        liff_id=LIFF_ID,
+        line_login_channel_id=LOGIN_CHANNEL_ID,
         line_api_base_url=emulator_server.url,
         line_data_api_base_url=emulator_server.url,
         webhook_workers=2,
         line_timeout_seconds=3.0,
         allow_future_dates=True,
+        secret_key=SECRET_KEY,
     )
     runtime = build_runtime(settings, engine=engine, clock=app_clock)
     line = LineClient(settings, retry=RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05))
@@ -140,6 +143,10 @@ def bot_server(engine, emulator_server, app_clock):
     server = ServerThread(app).start()
     app.config["SERVER_URL"] = server.url
     emulator_server.state.webhook_url = server.url + "/callback"
+    # The login page's LIFF app (LINE Developers console): its endpoint is this server.
+    emulator_server.state.liff.add_app(
+        server.url + "/link", liff_id=LIFF_ID, channel_id=LOGIN_CHANNEL_ID
+    )
     yield app
     server.stop()
 

@@ -12,6 +12,11 @@ from typing import Any
 
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
+# The web app refuses to start without SECRET_KEY: every test app passes this one.
+SECRET_KEY = "test-secret-key-never-derived-from-the-channel-secret"
+# The login page's LIFF app and the LINE Login channel it belongs to (the emulator's).
+LOGIN_CHANNEL_ID = "2000000001"
+LIFF_ID = LOGIN_CHANNEL_ID + "-LinkPage"
 
 _counter = itertools.count(1)
 

@@ -14,17 +14,12 @@ from models.companies import (
     LoginError,
     add_link_listener,
     add_seats,
-    attach_link_token,
     check_login,
     company_for_linking,
     company_summary,
     complete_link,
     create_company,
-    find_link_request,
     get_member,
-    issue_nonce,
-    link_token_matches,
-    register_link_request,
     remove_link_listener,
     reset_password,
     retire_member,
@@ -35,6 +30,14 @@ from models.companies import (
 from models.company import CompanyStatus, Member, MemberKind, MemberStatus
 from models.events import OutgoingMessage
 from models.line_user import LineUser, LinkNonce
+from models.link_requests import (
+    attach_link_token,
+    close_open_requests,
+    issue_nonce,
+    link_token_matches,
+    open_link_request,
+    register_link_request,
+)
 from models.points import PointsLedger
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -59,9 +62,9 @@ def login(db, clock, issued, credential, user_id, password=None):
 
 
 def link_request(db, clock, user_id, company_code):
-    """A new link request, as the chat makes it; the row the login page finds by its key."""
-    key = register_link_request(db, clock, line_user_id=user_id, company_code=company_code)
-    return find_link_request(db, clock, key)
+    """A new link request, as the chat makes it; the row the login page finds for the user."""
+    register_link_request(db, clock, line_user_id=user_id, company_code=company_code)
+    return open_link_request(db, clock, user_id)
 
 
 def link(db, clock, issued, credential, user_id):
@@ -258,16 +261,15 @@ def test_nonce_expires_and_is_bound_to_its_line_user(db, clock):
     issued = create_company(db, clock, name="H社", seats=1, contact_email="h@example.jp")
     owner = line_user(db, clock).line_user_id
     thief = line_user(db, clock, "U" + "c" * 32).line_user_id
-    key = register_link_request(db, clock, line_user_id=owner, company_code=issued.company_code)
-    request = find_link_request(db, clock, key)
+    request = link_request(db, clock, owner, issued.company_code)
     assert request is not None and request.line_user_id == owner
-    assert request.key_hash != key  # only a digest is stored
+    assert open_link_request(db, clock, thief) is None  # found only for its own LINE user
     attach_link_token(request, "line-link-token")
     assert link_token_matches(request, "line-link-token")
     assert not link_token_matches(request, "another-token") and not link_token_matches(request, "")
     member = login(db, clock, issued, issued.members[0], owner)
     nonce = issue_nonce(db, clock, request, member)
-    assert find_link_request(db, clock, key) is None  # the link request is used up
+    assert open_link_request(db, clock, owner) is None  # the link request is used up
     with pytest.raises(LinkError) as stolen:
         complete_link(db, clock, line_user_id=thief, nonce=nonce)
     assert stolen.value.code == "nonce_other_user"
@@ -438,3 +440,25 @@ def test_lock_is_refused_after_reset_for_other_keys_only(db, clock):
     assert locked.value.code == "locked"
     clock.advance(minutes=15, seconds=1)
     assert login(db, clock, issued, issued.members[0], user, password=password)
+
+
+def test_a_newer_request_an_unlink_or_a_link_closes_older_requests_and_nonces(db, clock):
+    issued = create_company(db, clock, name="M社", seats=2, contact_email="m@example.jp")
+    user = line_user(db, clock).line_user_id
+    other = line_user(db, clock, "U" + "f" * 32).line_user_id
+    first = link_request(db, clock, user, issued.company_code)
+    theirs = link_request(db, clock, other, issued.company_code)
+    clock.advance(minutes=1)
+    second = link_request(db, clock, user, issued.company_code)
+    assert first.used_at is not None and second.used_at is None  # the newer one replaces it
+    assert theirs.used_at is None  # another user's request is not touched
+    nonce = issue_nonce(db, clock, second, login(db, clock, issued, issued.members[0], user))
+    assert close_open_requests(db, clock.now(), user) == 1  # the unused nonce (a cancel)
+    with pytest.raises(LinkError) as closed:
+        complete_link(db, clock, line_user_id=user, nonce=nonce)
+    assert closed.value.code == "nonce_used"
+    link(db, clock, issued, issued.members[0], user)
+    pending = link_request(db, clock, user, issued.company_code)
+    unlink(db, clock, user)
+    assert pending.used_at is not None and open_link_request(db, clock, user) is None
+    assert db.get(LineUser, user).member_pk is None

@@ -167,3 +167,22 @@ def test_render_templates_and_flex_as_numbered_options() -> None:
     assert "ホテル優待" in text and "割引  30%" in text and "[画像]" in text
     assert "(2/2)" in text
     assert [a["type"] for a in rendered.options] == ["postback", "uri", "message", "message"]
+
+
+def test_tapping_a_liff_button_gives_the_address_that_opens_it_as_this_user(
+    emulator: EmulatorServer,
+) -> None:
+    from bot.commands.chat import ChatSession
+    from emulator.client import EmulatorClient
+
+    client = EmulatorClient(emulator.url)
+    app = client.add_liff_app("https://bot.example.jp/link")
+    user = client.create_user(display_name="端末")["user_id"]
+    liff_url = f"https://liff.line.me/{app['liff_id']}"
+    (line,) = ChatSession(client, user).tap({"type": "uri", "label": "開く", "uri": liff_url})
+    address = line.removeprefix("(ブラウザで開いてください: ").removesuffix(")")
+    opened = requests.get(address, allow_redirects=False, timeout=10)
+    assert opened.status_code == 302
+    assert opened.headers["Location"].startswith("https://bot.example.jp/link#liff.id_token=")
+    other = ChatSession(client, user).tap({"type": "uri", "uri": "https://example.jp/x"})
+    assert other == ["(ブラウザで開いてください: https://example.jp/x)"]

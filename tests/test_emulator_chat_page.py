@@ -21,6 +21,7 @@ from handlers import texts as greeting
 from models.faq import default_index
 from models.points import PointsLedger
 from tests.e2e import actions_of, wait_until
+from tests.helpers import LIFF_ID
 from tests.test_inquiries_support import make_company
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -256,18 +257,21 @@ def test_linking_from_the_page_then_the_balance_bubble_and_its_history_button(
     body = linking_texts.LOGIN_BUTTON_BODY.format(company="ブラウザ商事")
     expect(login.locator(".tpl-text")).to_have_text(body)
     assert_readable(login)
-    # A uri button is a link opening the page the bot sent, in a new tab.
+    # The login button is the LIFF URL; the chat page opens it as the LINE app does: in the
+    # LIFF browser (a new tab), logged in as this user, whose ID token the login page checks.
     (uri,) = [a["uri"] for a in actions_of(chat.new_messages()) if a["type"] == "uri"]
+    assert uri == f"https://liff.line.me/{LIFF_ID}"
     button = login.get_by_role("link", name=linking_texts.LOGIN_BUTTON_LABEL)
-    expect(button).to_have_attribute("href", uri)
     expect(button).to_have_attribute("target", "_blank")
-
-    # The test bot does not listen on PUBLIC_BASE_URL: open the same page on its real port.
-    public = services.runtime.settings.public_base_url
-    assert uri.startswith(public + "/link?")
-    tab = new_page(browser)
-    tab.goto(bot_server.config["SERVER_URL"] + uri.removeprefix(public))
+    with page.page.context.expect_page() as opened:
+        button.click()
+    tab = opened.value
     expect(tab.get_by_label(linking_texts.PAGE_COMPANY_CODE)).to_have_value(issued.company_code)
+    expect(
+        tab.get_by_text(linking_texts.PAGE_LINE_ACCOUNT.format(name="テスト太郎"))
+    ).to_be_visible()
+    assert tab.url.startswith(bot_server.config["SERVER_URL"] + "/link")
+    assert "id_token" not in tab.url  # the SDK took the ID token out of the address
     tab.get_by_label(linking_texts.PAGE_MEMBER_ID).fill(member.member_id)
     tab.get_by_label(linking_texts.PAGE_PASSWORD).fill(member.password)
     tab.get_by_role("button", name=linking_texts.PAGE_SUBMIT).click()

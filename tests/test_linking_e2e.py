@@ -17,6 +17,9 @@ from models.db import transaction
 from models.events import OutgoingMessage
 from models.line_user import LineUser
 from tests.e2e import actions_of, texts_of, wait_until
+from tests.helpers import LIFF_ID
+
+LIFF_URL = f"https://liff.line.me/{LIFF_ID}"
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
@@ -34,31 +37,55 @@ def full_width(value: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)
 
 
+def html_fields(html: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name:
+            found[name.group(1)] = value.group(1) if value else ""
+    return found
+
+
+def form_action(html: str, form_id: str | None = None) -> str:
+    pattern = rf'<form id="{form_id}"[^>]*action="([^"]+)"' if form_id else r'action="([^"]+)"'
+    match = re.search(pattern, html)
+    assert match, html
+    return match.group(1)
+
+
 class LoginPage:
-    """A phone's browser on our login page."""
+    """The LIFF browser of `chat`'s user on our login page: LINE (the emulator) opens the LIFF
+    URL for that user, and the page's script (liff-login.js) posts the ID token it got from
+    the LIFF SDK to /link/identify, which answers with the login form."""
 
-    def __init__(self, server_url: str, button_uri: str, public_base_url: str) -> None:
-        assert button_uri.startswith(public_base_url + "/link?"), button_uri
-        self.url = server_url + "/link?" + button_uri.split("?", 1)[1]
+    def __init__(self, chat, server_url: str, button_uri: str) -> None:
+        assert button_uri == LIFF_URL, button_uri
+        self.server_url = server_url
         self.http = requests.Session()
-        self.response = self.http.get(self.url, timeout=10)
-        self.fields = self._fields(self.response.text)
+        opened = chat.emulator.open_liff(chat.user_id, button_uri)
+        assert opened.status_code == 302, opened.text
+        endpoint = urlsplit(opened.headers["Location"])
+        assert endpoint.geturl().startswith(server_url + "/link")
+        self.id_token = parse_qs(endpoint.fragment)["liff.id_token"][0]
+        self.landing = self.http.get(endpoint._replace(fragment="").geturl(), timeout=10)
+        assert self.landing.status_code == 200, self.landing.text
+        self.response = self.identify(self.id_token)
+        self.fields = html_fields(self.response.text)
 
-    @staticmethod
-    def _fields(html: str) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for tag in re.findall(r"<input[^>]*>", html):
-            name = re.search(r'name="([^"]+)"', tag)
-            value = re.search(r'value="([^"]*)"', tag)
-            if name:
-                found[name.group(1)] = value.group(1) if value else ""
-        return found
+    def identify(self, id_token: str) -> requests.Response:
+        """What liff-login.js does with the ID token."""
+        landing = html_fields(self.landing.text)
+        action = form_action(self.landing.text, "identify")
+        data = {"csrf_token": landing["csrf_token"], "id_token": id_token}
+        return self.http.post(self.server_url + action, data=data, timeout=10)
 
     def submit(self, **values: str) -> requests.Response:
         data = {**self.fields, **values}
-        response = self.http.post(self.url, data=data, allow_redirects=False, timeout=10)
+        url = self.server_url + form_action(self.response.text)
+        response = self.http.post(url, data=data, allow_redirects=False, timeout=10)
         if response.status_code != 302:
-            self.fields = self._fields(response.text) or self.fields
+            self.fields = html_fields(response.text) or self.fields
         return response
 
 
@@ -74,10 +101,8 @@ def ask_for_login(chat, code: str, services) -> str:
 
 def open_page(chat, code, services, bot_server) -> LoginPage:
     uri = ask_for_login(chat, code, services)
-    page = LoginPage(
-        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
-    )
-    assert page.response.status_code == 200
+    page = LoginPage(chat, bot_server.config["SERVER_URL"], uri)
+    assert page.response.status_code == 200, page.response.text
     return page
 
 
@@ -292,17 +317,19 @@ def test_hr_contact_sees_company_info_and_suspension_is_polite(
     assert "一時停止中" in texts_of(chat.say("企業情報"))
 
 
-def test_login_page_refuses_unknown_link_tokens_and_missing_csrf(
-    chat, company, services, bot_server
+def test_login_page_refuses_forged_id_tokens_and_missing_csrf(
+    chat, company, services, bot_server, emulator, dbview
 ):
     server = bot_server.config["SERVER_URL"]
-    unknown = requests.get(server + "/link?r=forged", timeout=10)
-    assert unknown.status_code == 400 and "有効期限" in unknown.text
     page = open_page(chat, company.company_code, services, bot_server)
-    forged = requests.post(
-        page.url,
+    # An ID token LINE never issued: LINE says so, the page shows no form.
+    forged = page.identify("forged-id-token")
+    assert forged.status_code == 401 and "確認できませんでした" in forged.text
+    assert "password" not in html_fields(forged.text)
+    # The login form without the CSRF cookie and token: nothing checked, no redirect.
+    no_csrf = requests.post(
+        server + "/link",
         data={
-            "r": page.fields["r"],
             "linkToken": page.fields["linkToken"],
             "company_code": company.company_code,
             "member_id": company.members[0].member_id,
@@ -311,7 +338,13 @@ def test_login_page_refuses_unknown_link_tokens_and_missing_csrf(
         allow_redirects=False,
         timeout=10,
     )
-    assert forged.status_code == 400  # no CSRF cookie/token: nothing checked, no redirect
+    assert no_csrf.status_code == 400
+    # The identify step without its CSRF token: refused before LINE is asked.
+    verified = len(emulator.calls("/oauth2/v2.1/verify"))
+    refused = requests.post(server + "/link/identify", data={"id_token": page.id_token}, timeout=10)
+    assert refused.status_code == 400
+    assert len(emulator.calls("/oauth2/v2.1/verify")) == verified
+    assert linked_member_pk(dbview, chat.user_id) is None
 
 
 def link_token_calls(emulator) -> list[dict]:
@@ -323,10 +356,8 @@ def test_the_chat_never_calls_line_the_page_asks_for_the_link_token(
 ):
     uri = ask_for_login(chat, company.company_code, services)
     assert link_token_calls(emulator) == []  # the handler wrote its answer without LINE
-    assert set(parse_qs(urlsplit(uri).query)) == {"r"}  # no LINE token in the chat's URL
-    page = LoginPage(
-        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
-    )
+    assert uri == LIFF_URL  # nothing secret in the chat's URL
+    page = LoginPage(chat, bot_server.config["SERVER_URL"], uri)
     (call,) = link_token_calls(emulator)
     assert call["path"] == f"/v2/bot/user/{chat.user_id}/linkToken"
     assert page.fields["linkToken"] and page.fields["company_code"] == company.company_code
@@ -338,15 +369,11 @@ def test_the_page_says_when_line_is_unreachable_and_works_when_opened_again(
     uri = ask_for_login(chat, company.company_code, services)
     path = f"/v2/bot/user/{chat.user_id}/linkToken"
     emulator.inject_fault(path, 500, count=4)  # every attempt of the client (3 retries)
-    page = LoginPage(
-        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
-    )
+    page = LoginPage(chat, bot_server.config["SERVER_URL"], uri)
     assert page.response.status_code == 503
     assert "開き直してください" in page.response.text and "password" not in page.fields
     assert emulator.faults() == []
-    again = LoginPage(
-        bot_server.config["SERVER_URL"], uri, services.runtime.settings.public_base_url
-    )
+    again = LoginPage(chat, bot_server.config["SERVER_URL"], uri)
     assert again.response.status_code == 200 and again.fields["linkToken"]
 
 

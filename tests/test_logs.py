@@ -22,7 +22,7 @@ from bot.logging_setup import JsonFormatter
 from bot.runtime import build_runtime
 from models.db import make_engine, single_statement
 from models.events import record_events
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, body_of, sign, text_event
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY, body_of, sign, text_event
 
 SECRET_TEXT = "秘密の相談内容です"
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,7 @@ def test_callback_on_a_failing_database_is_503_and_one_json_line(
         channel_secret=CHANNEL_SECRET,
         channel_access_token=ACCESS_TOKEN,
         database_url=no_tables_url if database_url == "no tables" else database_url,
+        secret_key=SECRET_KEY,
     )
     runtime = build_runtime(settings, clock=clock)
     try:
@@ -113,7 +114,9 @@ def test_an_unexpected_error_is_500_json_on_callback_and_html_elsewhere(
         raise RuntimeError(f"a bug that mentions {SECRET_TEXT}")
 
     monkeypatch.setattr(bot.webhook, "record_events", broken)
-    settings = Settings(channel_secret=CHANNEL_SECRET, channel_access_token=ACCESS_TOKEN)
+    settings = Settings(
+        channel_secret=CHANNEL_SECRET, channel_access_token=ACCESS_TOKEN, secret_key=SECRET_KEY
+    )
     app = create_app(
         runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False
     )

@@ -13,6 +13,7 @@ from bot.partner_api import bp
 from bot.runtime import build_runtime
 from models.apikey import ApiKey, create_api_key, hash_key
 from models.timeutil import FixedClock, parse_iso
+from tests.helpers import SECRET_KEY
 
 _n = itertools.count()
 
@@ -20,7 +21,12 @@ _n = itertools.count()
 @pytest.fixture
 def api(db, engine):
     clock = FixedClock(T0)
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
+    settings = Settings(
+        channel_secret="s",
+        channel_access_token="t",
+        database_url=str(engine.url),
+        secret_key=SECRET_KEY,
+    )
     app = create_app(
         runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False
     )

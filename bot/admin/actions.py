@@ -5,11 +5,15 @@
 - add_seats: the number of IDs asked for in an "ID追加" ticket (`add_seats`, refused above the
   plan's limit); the new IDs and passwords are shown once and offered as the ID list workbook.
 - reset_password: a new initial password for the member of a lost-credentials ticket
-  (`reset_password`), shown once to the operator.
+  (`reset_password`), only when the ticket was filed by a linked HR contact of the member's
+  company or by the member themself (`models.credentials`); the password is e-mailed to the
+  company's registered HR contact address (`credential_mail`), never shown or sent to a chat.
 
-Each runs at most once per ticket, in a savepoint (a refusal changes nothing), only on a member
-of the ticket's company, and is written to the ticket's history and the audit log (never the
-passwords).
+Each runs at most once per ticket, even under concurrent requests (a double click, two
+operators): the run is claimed by a row with a unique index first (`models.inquiry_actions`),
+and a request that loses the claim is refused with ERR_ALREADY_DONE. Claim and action share a
+savepoint (a refusal changes nothing and frees the claim), act only on a member of the ticket's
+company, and are written to the ticket's history and the audit log (never the passwords).
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.admin import texts as t
+from bot.admin.credential_mail import queue_password_mail
 from models import companies
 from models.companies import CompanyError, IssuedIds
 from models.company import Member
-from models.inquiries import Inquiry, InquiryType, record_action
+from models.credentials import may_request_credentials
+from models.inquiries import Inquiry, InquiryType
+from models.inquiry_actions import ActionAlreadyRun, actions_done, claim_action, complete_action
 from models.timeutil import Clock
 
 
@@ -38,7 +45,7 @@ class ActionError(Exception):
 class ActionResult:
     kind: str
     member_id: str | None = None
-    password: str | None = None
+    deliver_to: str | None = None  # the company's HR contact address: credentials go there
     issued: IssuedIds | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -90,17 +97,25 @@ def add_seats(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> A
         raise ActionError(t.ERR_BAD_COUNT) from exc
     issued = companies.add_seats(session, clock, inquiry.company.code, count, actor=actor)
     ids = [c.member_id for c in issued.members]
-    return ActionResult("seats", issued=issued, details={"count": count, "member_ids": ids})
+    return ActionResult(
+        "seats",
+        issued=issued,
+        deliver_to=inquiry.company.contact_email,
+        details={"count": count, "member_ids": ids},
+    )
 
 
 def reset_password(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> ActionResult:
     member = _member_of_ticket(session, inquiry, _target(inquiry))
+    if not may_request_credentials(inquiry.requester, member):
+        raise ActionError(t.ERR_CREDENTIALS_REQUESTER)
     password = companies.reset_password(session, clock, member.member_id, actor=actor)
+    address = queue_password_mail(session, clock, inquiry, member, password)
     return ActionResult(
         "password",
         member_id=member.member_id,
-        password=password,
-        details={"member_id": member.member_id},
+        deliver_to=address,
+        details={"member_id": member.member_id, "mailed_to": address},
     )
 
 
@@ -111,20 +126,22 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def done_actions(inquiry: Inquiry) -> set[str]:
-    return {
-        str(e.details.get("action")) for e in inquiry.events if e.kind == "action" and e.details
-    }
+def _may_reset(session: Session, inquiry: Inquiry) -> bool:
+    target_id = _target(inquiry)
+    if target_id in (None, "", "わからない"):
+        return False
+    target = companies.find_member(session, str(target_id))
+    return target is not None and may_request_credentials(inquiry.requester, target)
 
 
 def available_actions(session: Session, inquiry: Inquiry) -> list[str]:
     """The actions this ticket offers now (right type, not yet run, a member named if needed)."""
-    done = done_actions(inquiry)
+    done = actions_done(session, inquiry)
     names = []
     for name, spec in ACTIONS.items():
         if inquiry.type not in spec.types or name in done:
             continue
-        if name == "reset_password" and _target(inquiry) in (None, "", "わからない"):
+        if name == "reset_password" and not _may_reset(session, inquiry):
             continue
         names.append(name)
     return names
@@ -136,12 +153,15 @@ def run_action(
     spec = ACTIONS[name]
     if inquiry.type not in spec.types:
         raise ActionError(t.ERR_WRONG_TYPE)
-    if name in done_actions(inquiry):
+    if name in actions_done(session, inquiry):
         raise ActionError(t.ERR_ALREADY_DONE)
     try:
         with session.begin_nested():
+            claim = claim_action(session, clock, inquiry, name, actor=actor)
             result = spec.run(session, clock, inquiry, actor)
-            record_action(session, clock, inquiry, name, actor=actor, details=result.details)
+            complete_action(session, clock, inquiry, claim, actor=actor, details=result.details)
+    except ActionAlreadyRun as exc:
+        raise ActionError(t.ERR_ALREADY_DONE) from exc
     except CompanyError as exc:
         template = t.COMPANY_ERRORS.get(exc.code)
         try:

@@ -1,18 +1,13 @@
-"""Routes of the console: login/logout, ticket list and detail, assign, status, actions, audit."""
+"""Routes of the console: ticket list and detail, assign, status, actions, audit (login,
+sessions and roles: bot.admin.auth)."""
 
 from __future__ import annotations
 
-import hmac
 import io
-import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import (
-    Response,
     abort,
     current_app,
     g,
@@ -22,16 +17,15 @@ from flask import (
     send_file,
     url_for,
 )
-from flask import session as cookie
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.actions import ACTIONS, ActionError, available_actions, run_action
+from bot.admin.auth import admin_required, login_required
 from models import audit
 from models.companies import Credential, IssuedIds
-from models.db import transaction
 from models.inquiries import (
     STATUS_LABELS,
     TYPE_LABELS,
@@ -46,128 +40,14 @@ from models.inquiries import (
     get_by_number,
     search,
 )
-from models.operators import Operator, OperatorError, authenticate
+from models.operators import Operator
 from models.timeutil import jst_date
 
-OPERATOR_KEY = "admin_operator"
-CSRF_KEY = "admin_csrf"
 PER_PAGE = 20
-
-
-# -- plumbing ----------------------------------------------------------------------------------
 
 
 def _runtime() -> Any:
     return current_app.extensions["benesapo"]
-
-
-@contextmanager
-def unit_of_work() -> Iterator[Session]:
-    with transaction(_runtime().session_factory) as session:
-        yield session
-
-
-def csrf_token() -> str:
-    token = cookie.get(CSRF_KEY)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        cookie[CSRF_KEY] = token
-    return token
-
-
-@bp.app_template_global("admin_csrf_token")
-def _csrf_global() -> str:
-    return csrf_token()
-
-
-@bp.before_request
-def _check_csrf() -> None:
-    if request.method == "POST":
-        sent = request.form.get("csrf_token", "")
-        expected = cookie.get(CSRF_KEY, "")
-        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-            abort(400, description=t.CSRF_FAILED)
-
-
-@bp.after_request
-def _secure(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
-        "form-action 'self'"
-    )
-    return response
-
-
-@bp.errorhandler(400)
-def _bad_request(exc: Any) -> tuple[str, int]:
-    return render_template("admin/message.html", title=t.ERROR_TITLE, message=t.CSRF_FAILED), 400
-
-
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        operator_id = cookie.get(OPERATOR_KEY)
-        if operator_id is None:
-            return redirect(url_for("admin.login", next=request.full_path))
-        with unit_of_work() as session:
-            operator = session.get(Operator, operator_id)
-            if operator is None or not operator.active:
-                cookie.pop(OPERATOR_KEY, None)
-                return redirect(url_for("admin.login"))
-            g.operator = operator
-            g.session = session
-            g.actor = f"operator:{operator.email}"
-            return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/admin") and not target.startswith("//"):
-        return target
-    return url_for("admin.inquiries")
-
-
-# -- login -------------------------------------------------------------------------------------
-
-
-@bp.get("/login")
-def login() -> str:
-    return render_template("admin/login.html", error=None, email="", next=request.args.get("next"))
-
-
-@bp.post("/login")
-def login_post() -> Any:
-    email = request.form.get("email", "")[:254]
-    password = request.form.get("password", "")[:200]
-    error: str | None = None
-    with unit_of_work() as session:
-        try:
-            operator = authenticate(session, _runtime().clock, email, password, request.remote_addr)
-        except OperatorError as exc:
-            if exc.code == "locked" and exc.until is not None:
-                error = t.LOGIN_LOCKED.format(until=format_jst(exc.until))
-            else:
-                error = t.LOGIN_FAILED
-        else:
-            operator_id = operator.id
-    if error is not None:
-        page = render_template("admin/login.html", error=error, email=email, next=None)
-        return page, 401
-    cookie.pop(CSRF_KEY, None)  # a fresh token for the logged-in session
-    cookie[OPERATOR_KEY] = operator_id
-    return redirect(_safe_next(request.form.get("next")))
-
-
-@bp.post("/logout")
-def logout() -> Any:
-    cookie.pop(OPERATOR_KEY, None)
-    cookie.pop(CSRF_KEY, None)
-    return redirect(url_for("admin.login"))
 
 
 # -- tickets -----------------------------------------------------------------------------------
@@ -349,7 +229,7 @@ def id_list() -> Any:
 
 
 @bp.get("/audit")
-@login_required
+@admin_required
 def audit_log() -> str:
     target = request.args.get("target", "").strip()[:100]
     stmt = select(audit.AuditEntry).order_by(audit.AuditEntry.id.desc()).limit(200)

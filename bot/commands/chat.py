@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from emulator.client import EmulatorClient, EmulatorError
+from emulator.liff import LIFF_URL_PREFIX
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8001"
 SETTLE_SECONDS = 0.6
@@ -183,7 +184,10 @@ class ChatSession:
             head = [f"あなた> {shown}"] if shown else [f"(postback: {action.get('data')})"]
             return head + self._problems(result) + self.collect()
         if kind == "uri":
-            return [f"(ブラウザで開いてください: {action.get('uri')})"]
+            uri = str(action.get("uri", ""))
+            if uri.startswith(LIFF_URL_PREFIX):  # LINE opens it logged in as this user
+                uri = self.client.liff_open_url(self.user_id, uri)
+            return [f"(ブラウザで開いてください: {uri})"]
         return [f"(このアクションは端末では使えません: {kind})"]
 
     def _problems(self, result: dict[str, Any]) -> list[str]:

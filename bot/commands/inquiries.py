@@ -1,4 +1,4 @@
-"""Inquiry and operator commands: `benesapo inquiries list`, `benesapo operator create`."""
+"""Inquiry commands: `benesapo inquiries list` (operators: bot.commands.operators)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import click
 
 from models.db import transaction
 from models.inquiries import InquiryStatus, answer_items, search, to_dict
-from models.operators import MIN_PASSWORD_LENGTH, OperatorError, create_operator
 
 STATUS_CHOICES = ["open", *(s.value for s in InquiryStatus)]
 
@@ -64,39 +63,4 @@ def inquiries_list(
         click.echo(line, nl=False)
 
 
-@click.group()
-def operator() -> None:
-    """Back-office console operators."""
-
-
-@operator.command("create")
-@click.argument("email")
-@click.option("--generate", is_flag=True, help="generate a random password (printed once)")
-@click.pass_obj
-def operator_create(lazy: Any, email: str, generate: bool) -> None:
-    """Create an operator for /admin; prompts for the password unless --generate."""
-    password: str | None = None
-    if not generate:
-        password = click.prompt(
-            f"password (at least {MIN_PASSWORD_LENGTH} characters; empty to generate one)",
-            default="",
-            hide_input=True,
-            confirmation_prompt=True,
-            show_default=False,
-        )
-        password = password or None
-    runtime = lazy.get()
-    try:
-        with transaction(runtime.session_factory) as session:
-            created, plain = create_operator(
-                session, runtime.clock, email, password, actor=_actor()
-            )
-            address = created.email
-    except OperatorError as exc:
-        raise click.ClickException(f"{exc.message} [{exc.code}]") from exc
-    click.echo(f"operator created: {address}")
-    if password is None:
-        click.echo(f"password (shown once): {plain}")
-
-
-COMMANDS = [inquiries, operator]
+COMMANDS = [inquiries]

@@ -18,6 +18,7 @@ const SPACING = { none: 0, xs: 2, sm: 4, md: 8, lg: 12, xl: 16, xxl: 20 };
 const BUBBLE_WIDTH = { nano: 120, micro: 160, deca: 220, hecto: 241, kilo: 260, mega: 300,
   giga: 500 };
 const ACCOUNT_LINK_PREFIX = "https://access.line.me/dialog/bot/accountLink";
+const LIFF_PREFIX = "https://liff.line.me/";
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -61,6 +62,10 @@ function safeUri(uri) {
     const url = new URL(uri);
     url.searchParams.set("user", state.userId);
     return "/dialog/bot/accountLink" + url.search;
+  }
+  if (uri.startsWith(LIFF_PREFIX)) {
+    // A LIFF app opens in the LIFF browser, logged in as this chat's user.
+    return "/_emulator/liff/open?" + new URLSearchParams({ user: state.userId, uri });
   }
   if (/^https?:/.test(uri)) {
     const url = new URL(uri);
