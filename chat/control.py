@@ -1,7 +1,8 @@
 """Recognise the words that steer a flow (cancel, back, help, start over), however typed.
 
 Pure: `recognize(text)` returns the control it means, or None. The word lists are data
-(`control_words.yaml`); matching runs on `bot.textnorm.normalize`d text, without punctuation
+(`control_words.yaml`); matching runs on `bot.textnorm.normalize`d text, kanji spellings read
+as kana (戻って = もどって), without punctuation
 or emoji, with one leading filler (やっぱり, もう, …) and polite or casual endings (です, ます,
 してください, ね, …) dropped; one slip is forgiven in kana or Latin words of four
 characters or more.
@@ -44,6 +45,18 @@ def _affixes() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(e for e in endings if e), tuple(f for f in fillers if f)
 
 
+@lru_cache(maxsize=1)
+def _readings() -> tuple[tuple[str, str], ...]:
+    pairs = {normalize(k): normalize(v) for k, v in _data()["readings"].items()}
+    return tuple(sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True))
+
+
+def _read(value: str) -> str:
+    for kanji, kana in _readings():
+        value = value.replace(kanji, kana)
+    return value
+
+
 def _strip_marks(value: str) -> str:
     """Only letters, digits and the long-vowel mark: no punctuation, symbols, emoji or spaces."""
     return "".join(c for c in value if unicodedata.category(c)[0] in "LN" or c == "ー")
@@ -64,7 +77,7 @@ def _drop_endings(value: str) -> str:
 
 def reduce(text: str) -> str:
     """The core of a short utterance: normalised, without marks and endings."""
-    return _drop_endings(_strip_marks(normalize(text)))
+    return _drop_endings(_strip_marks(_read(normalize(text))))
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +93,7 @@ def _words() -> dict[str, Control]:
 
 
 def _candidates(text: str) -> list[str]:
-    core = _strip_marks(normalize(text))
+    core = _strip_marks(_read(normalize(text)))
     found = [_drop_endings(core)]
     _, fillers = _affixes()
     for filler in fillers:
