@@ -143,7 +143,9 @@ def test_stop_date_through_lines_date_picker(hr, dbview):
     assert "過去の日付" in turn.body
 
 
-@pytest.mark.parametrize("message", [STICKER, IMAGE, LOCATION], ids=["sticker", "image", "location"])
+@pytest.mark.parametrize(
+    "message", [STICKER, IMAGE, LOCATION], ids=["sticker", "image", "location"]
+)
 def test_a_sticker_image_or_location_mid_form_asks_the_question_again(hr, dbview, message):
     hr.tap("action=inquiry&type=credentials")
     turn = CheckedChat(hr.chat)._check(hr.chat.event("message", message=message))
