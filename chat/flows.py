@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.dispatch import Context, Handler, Input, Router
 from bot.logging_setup import log_fields
-from bot.messages import Action, Message, message_action, text
+from bot.messages import Action, Message, confirm, message_action, text, with_quick_reply
 from bot.textnorm import normalize
 from chat import flow_texts as t
 from chat.control import Control, recognize
@@ -66,7 +66,9 @@ class Turn:
 @dataclass(frozen=True)
 class Question:
     body: str
-    choices: Sequence[Action] = ()
+    choices: Sequence[Action] = ()  # quick-reply buttons (the framework adds 戻る / やめる)
+    confirm: tuple[Action, Action] | None = None  # shown as a yes/no confirm template instead
+    alt_text: str = ""  # the confirm template's alt text
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,13 @@ class End:
     messages: list[Message]
 
 
-Outcome = Go | Stay | End | str
+@dataclass(frozen=True)
+class Leave:
+    """The flow ends without an answer of its own: the input goes on to the router's other
+    routes (the user moved on, e.g. typed 「残高」 at a yes/no question)."""
+
+
+Outcome = Go | Stay | End | Leave | str
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class Step:
     answer: Callable[[Turn], Outcome]
     postbacks: frozenset[str] = frozenset()  # postback actions this step answers (date picker)
     next: tuple[str, ...] = ()  # the steps `answer` may return, checked at start-up
+    nav: bool = True  # offer 戻る / やめる as quick replies
 
 
 @dataclass(frozen=True)
@@ -183,9 +192,12 @@ class Flow:
         notice = self.on_back(turn, previous) if self.on_back else None
         return self._move(turn, history, previous, notice)
 
-    def _apply(self, turn: Turn, history: list[str], outcome: Outcome) -> list[Message]:
+    def _apply(self, turn: Turn, history: list[str], outcome: Outcome) -> list[Message] | None:
         if isinstance(outcome, str):
             outcome = End([]) if outcome == END else Go(outcome)
+        if isinstance(outcome, Leave):
+            turn.ctx.conversation.clear()
+            return None
         if isinstance(outcome, End):
             turn.ctx.conversation.clear()
             return outcome.messages
@@ -220,17 +232,23 @@ class Flow:
         return [text(t.FLOW_BROKEN)]
 
     def _ask(self, turn: Turn, history: list[str], notice: str | None) -> list[Message]:
-        question = self.states[turn.step].ask(turn)
+        step = self.states[turn.step]
+        question = step.ask(turn)
         body = question.body
         if not history and self.hint:
             body += "\n" + self.hint
+        quick = _quick(question.choices, step.nav)
+        if question.confirm is not None:
+            asked = confirm(question.alt_text or body[:40], body, *question.confirm)
+            messages = [text(notice), asked] if notice else [asked]
+            return [*messages[:-1], with_quick_reply(asked, quick) if quick else asked]
         if notice:
             body = notice + "\n\n" + body
-        return [text(body, quick=_quick(question.choices))]
+        return [text(body, quick=quick)]
 
 
-def _quick(choices: Sequence[Action]) -> list[Action]:
-    nav = [message_action(t.BACK), message_action(t.CANCEL)]
+def _quick(choices: Sequence[Action], nav_wanted: bool = True) -> list[Action]:
+    nav = [message_action(t.BACK), message_action(t.CANCEL)] if nav_wanted else []
     labels = {a.get("label") for a in choices}
     actions = [*choices, *(a for a in nav if a["label"] not in labels)]
     return actions[:MAX_QUICK_REPLIES]
