@@ -154,6 +154,12 @@ class Flow:
         """The conversation handler: one input while this flow is open."""
         current = ctx.conversation.current()
         if current is None or current.step not in self.states:
+            if current is not None:  # a step renamed or removed since the flow was opened
+                log_fields(
+                    logger,
+                    logging.WARNING,
+                    {"event": "flow_stale_step", "flow": self.name, "step": current.step[:64]},
+                )
             ctx.conversation.clear()
             return None
         data = dict(current.data or {})

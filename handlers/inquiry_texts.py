@@ -3,8 +3,6 @@
 # Words the user types or taps.
 ENTRY_WORDS = ("問い合わせ", "お問い合わせ", "申請", "問い合わせする", "事務局に問い合わせ")
 STATUS_WORDS = ("問い合わせ状況", "お問い合わせ状況", "申請状況", "受付状況")
-BACK = "戻る"
-CANCEL = "やめる"
 SUBMIT = "送信"
 EDIT = "修正"
 SKIP_UNKNOWN = "わからない"
@@ -34,7 +32,6 @@ MENU_INACTIVE = (
 TYPE_NOT_ALLOWED = (
     "申し訳ありません。このご依頼は企業担当者さまのみ承っております。ほかのご用件をお選びください。"
 )
-STEP_HINT = "（「戻る」で前の質問、「やめる」で中止できます）"
 
 # Prompts, one per step.
 ASK_COMPANY_CODE = "企業コード（英数字8桁）を入力してください。"
@@ -75,7 +72,6 @@ CREDENTIAL_CHOICES = {
 }
 
 # Input errors.
-ERR_TEXT_ONLY = "恐れ入りますが、文字で入力してください。"
 ERR_TOO_LONG = "{max}文字以内で入力してください。"
 ERR_EMPTY = "入力が空のようです。もう一度入力してください。"
 ERR_COMPANY_CODE_CHARS = (
@@ -157,7 +153,6 @@ SUBMITTED = (
     "状況は「問い合わせ状況」でご確認いただけます。"
 )
 CANCELLED = "お問い合わせを中止しました。またいつでもどうぞ。"
-BACK_AT_START = "最初の質問です。中止する場合は「やめる」を押してください。"
 
 STATUS_NONE = "現在、対応中のお問い合わせはありません。"
 STATUS_HEAD_HR = "貴社のお問い合わせ・ご依頼（対応中のもの）です。"

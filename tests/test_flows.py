@@ -154,3 +154,19 @@ def test_go_with_a_notice_shows_it_above_the_next_question(ctx):
     register_flow(router, flow)
     say(router, ctx, "デモ")
     assert body(say(router, ctx, "花子")).startswith("承りました\n\nご年齢は？")
+
+
+def test_a_stored_step_that_no_longer_exists_is_logged_and_the_input_routed_as_usual(
+    ctx, db, caplog
+):
+    router = Router()
+    register_flow(router, _flow())
+    router.fallback(lambda c, i: [text("ふつうの答え")])
+    say(router, ctx, "デモ")
+    db.get(Conversation, USER).step = "renamed"
+    with caplog.at_level(logging.WARNING, logger="benesapo.flows"):
+        assert body(say(router, ctx, "花子")) == "ふつうの答え"
+    assert db.get(Conversation, USER) is None
+    assert [r.fields["step"] for r in caplog.records if r.getMessage() == "flow_stale_step"] == [
+        "renamed"
+    ]
