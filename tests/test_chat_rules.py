@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from bot.line_limits import MessageLimitError, check_messages
 from chat.control import Control, recognize
@@ -185,3 +187,22 @@ def test_a_date_picker_as_line_accepts_it():
 def test_a_date_picker_line_would_refuse(fields):
     with pytest.raises(MessageLimitError, match="datetimepicker"):
         check_messages(_picker(**fields))
+
+
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31)))
+def test_every_written_out_date_reads_back(day):
+    for typed in (
+        f"{day.year}/{day.month}/{day.day}",
+        f"{day.year}年{day.month}月{day.day}日",
+        day.isoformat(),
+        format_date(day),
+    ):
+        assert parse_date(typed, TODAY) == day, typed
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.dates())
+def test_a_month_and_day_is_the_next_such_day(today, day):
+    assume((day.month, day.day) != (2, 29))  # leap days: the next one may be years away
+    found = parse_date(f"{day.month}月{day.day}日", today)
+    assert (found.month, found.day) == (day.month, day.day)
+    assert today <= found < date(today.year + 1, today.month, 1) + timedelta(days=31)
