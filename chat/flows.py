@@ -101,7 +101,7 @@ class Step:
     ask: Callable[[Turn], Question]
     answer: Callable[[Turn], Outcome]
     postbacks: frozenset[str] = frozenset()  # postback actions this step answers (date picker)
-    next: tuple[str, ...] = ()  # the steps `answer` may return, checked at start-up
+    next: tuple[str, ...] = ()  # the steps `answer` may return: checked at start-up and run time
     nav: bool = True  # offer 戻る / やめる as quick replies
 
 
@@ -189,10 +189,13 @@ class Flow:
         if control is Control.HELP:
             notice = self.help(turn) if self.help else t.HELP
             return self._ask(turn, history, notice)
-        if control is Control.RESTART and self.restart is not None:
-            first = self.restart(turn)
+        if control is Control.RESTART:
+            if self.restart is not None:
+                first = self.restart(turn)
+            else:
+                first = history[0] if history else turn.step
             return self._move(turn, [], first, t.RESTARTED)
-        if control is Control.RESTART or not history:
+        if not history:
             return self._ask(turn, history, t.BACK_AT_START)
         previous = history.pop()
         notice = self.on_back(turn, previous) if self.on_back else None
@@ -210,7 +213,8 @@ class Flow:
         if isinstance(outcome, Stay):
             self._save(turn, history, turn.step)
             return self._ask(turn, history, outcome.notice)
-        if outcome.step not in self.states:
+        declared = self.states[turn.step].next
+        if outcome.step not in self.states or (declared and outcome.step not in declared):
             return self._unknown_step(turn, outcome.step)
         if outcome.step != turn.step:
             history = [*history, turn.step][-MAX_HISTORY:]

@@ -170,3 +170,27 @@ def test_a_stored_step_that_no_longer_exists_is_logged_and_the_input_routed_as_u
     assert [r.fields["step"] for r in caplog.records if r.getMessage() == "flow_stale_step"] == [
         "renamed"
     ]
+
+
+def test_a_step_returning_a_step_it_did_not_declare_is_reported(ctx, db, caplog):
+    router = Router()
+    flow = _flow()
+    flow.states["name"] = Step(_ask("お名前は？"), lambda turn: "name_again", next=("age",))
+    flow.states["name_again"] = Step(_ask("もう一度"), _age_answer)
+    register_flow(router, flow)
+    say(router, ctx, "デモ")
+    with caplog.at_level(logging.ERROR, logger="benesapo.flows"):
+        assert "もう一度はじめから" in body(say(router, ctx, "花子"))
+    assert [r.fields["returned"] for r in caplog.records if r.getMessage() == "flow_unknown_step"]
+    assert db.get(Conversation, USER) is None
+
+
+def test_start_over_without_a_restart_hook_goes_back_to_the_first_step(ctx, db):
+    router = Router()
+    register_flow(router, _flow())
+    say(router, ctx, "デモ")
+    say(router, ctx, "花子")
+    reply = say(router, ctx, "最初からやり直す")
+    assert "最初からやり直します" in body(reply) and "お名前は？" in body(reply)
+    assert db.get(Conversation, USER).step == "name"
+    assert db.get(Conversation, USER).data["history"] == []
