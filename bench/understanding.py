@@ -217,14 +217,14 @@ def cold_start() -> tuple[float, float, float]:
 def control_figures(half: str) -> str:
     """In-form control words, through the flows' recogniser when it exists."""
     try:
-        from chat.control import recognise  # type: ignore[attr-defined]
+        from chat.control import recognize
     except ImportError:
         return "in-form control words: recogniser not available in this build"
     items = [i for i in load(half) if i["label"].startswith("control:")]
     ok = Counter()
     for item in items:
         want = item["label"].split(":", 1)[1]
-        got = recognise(item["q"])
+        got = recognize(item["q"])
         got_name = getattr(got, "value", got) or "none"
         ok[want, got_name == want] += 1
     total = sum(ok.values())

@@ -28,11 +28,12 @@ from models.timeutil import Clock
 class Input:
     """What the user sent: text typed (or sent by a message action) or a postback."""
 
-    kind: str  # "text" | "postback"
+    kind: str  # "text" | "postback" | "other" (a sticker, image, location… message)
     text: str = ""
     data: str = ""
     params: dict[str, str] = field(default_factory=dict)  # postback data, parsed as a query string
     postback_params: dict[str, Any] = field(default_factory=dict)  # LINE's date/time picker params
+    message_type: str = ""  # for kind "other": LINE's message type (sticker, image, …)
 
     @property
     def normalized(self) -> str:
@@ -45,6 +46,10 @@ class Input:
     @classmethod
     def from_text(cls, text: str) -> Input:
         return cls(kind="text", text=text)
+
+    @classmethod
+    def from_other(cls, message_type: str) -> Input:
+        return cls(kind="other", message_type=message_type)
 
     @classmethod
     def from_postback(cls, data: str, params: dict[str, Any] | None = None) -> Input:
@@ -129,8 +134,13 @@ class Router:
     def keyword(self, *words: str, prefix: bool = False) -> Callable[[Handler], Handler]:
         """Handles text equal (after normalisation) to one of `words`, or starting with one."""
 
+        normalized = frozenset(normalize(w) for w in words)
+        taken = {w for route in self.keywords for w in route.words}
+        if normalized & taken:
+            raise ValueError(f"keywords registered twice: {sorted(normalized & taken)}")
+
         def decorate(fn: Handler) -> Handler:
-            self.keywords.append(_KeywordRoute(frozenset(normalize(w) for w in words), fn, prefix))
+            self.keywords.append(_KeywordRoute(normalized, fn, prefix))
             return fn
 
         return decorate
@@ -211,6 +221,11 @@ class Router:
                 result = _call(ctx, handler, user_input)
                 if result is not None:
                     return notices + result
+        if user_input.kind == "other":  # no open flow took it: the message type's own answer
+            result = self.dispatch_event(ctx, f"message:{user_input.message_type}")
+            if result is None:
+                result = self.dispatch_event(ctx, "message:other")
+            return notices + (result or [])
         for handler in self._candidates(ctx, user_input):
             result = _call(ctx, handler, user_input)
             if result is not None:

@@ -87,10 +87,8 @@ def route_event(
         message = payload.get("message") or {}
         if message.get("type") == "text":
             return router.dispatch(ctx, Input.from_text(str(message.get("text", "")))), _by(ctx)
-        result = router.dispatch_event(ctx, f"message:{message.get('type')}")
-        if result is None:
-            result = router.dispatch_event(ctx, "message:other")
-        return result or [], _by(ctx)
+        user_input = Input.from_other(str(message.get("type") or "other"))
+        return router.dispatch(ctx, user_input), _by(ctx)
     if kind == "postback":
         postback = payload.get("postback") or {}
         user_input = Input.from_postback(str(postback.get("data", "")), postback.get("params"))

@@ -12,6 +12,7 @@ HANDLER_MODULES = [
     "handlers.greeting",
     "handlers.reminders",
     "handlers.linking",
+    "handlers.unlink",
     "handlers.inquiry",
     "handlers.faq",
     "handlers.understand",

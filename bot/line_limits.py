@@ -7,7 +7,9 @@ would refuse fails a test (the emulator runs the same check) instead of failing 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 MAX_MESSAGES = 5
@@ -69,6 +71,56 @@ def check_action(action: dict[str, Any], where: str, *, label_required: bool = T
         )
     elif kind == "uri":
         _require(0 < len(action.get("uri", "")) <= MAX_URI, f"{where}: uri must be 1-{MAX_URI}")
+    elif kind == "datetimepicker":
+        _check_datetimepicker(action, where)
+
+
+# LINE's datetime picker: values by mode, from 1900-01-01T00:00 to 2100-12-31T23:59.
+_PICKER_FORMATS = {
+    "date": re.compile(r"\d{4}-\d{2}-\d{2}"),
+    "time": re.compile(r"\d{2}:\d{2}"),
+    "datetime": re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}"),
+}
+_PICKER_PARSE = {"date": "%Y-%m-%d", "time": "%H:%M", "datetime": "%Y-%m-%dT%H:%M"}
+_PICKER_RANGE = {
+    "date": ("1900-01-01", "2100-12-31"),
+    "time": ("00:00", "23:59"),
+    "datetime": ("1900-01-01T00:00", "2100-12-31T23:59"),
+}
+
+
+def _check_datetimepicker(action: dict[str, Any], where: str) -> None:
+    data = action.get("data")
+    _require(
+        isinstance(data, str) and text_length(data) <= MAX_POSTBACK_DATA,
+        f"{where}: datetimepicker data must be a string of at most {MAX_POSTBACK_DATA} characters",
+    )
+    mode = action.get("mode")
+    _require(mode in _PICKER_FORMATS, f"{where}: datetimepicker mode must be date/time/datetime")
+    values: dict[str, str] = {}
+    for key in ("initial", "min", "max"):
+        if key not in action:
+            continue
+        value = str(action[key]).replace("t", "T")
+        low, high = _PICKER_RANGE[mode]
+        try:
+            well_formed = bool(_PICKER_FORMATS[mode].fullmatch(value))
+            datetime.strptime(value, _PICKER_PARSE[mode])
+        except ValueError:
+            well_formed = False
+        _require(
+            well_formed and low <= value <= high,
+            f"{where}: datetimepicker {key} {action[key]!r} is not a {mode} in {low}..{high}",
+        )
+        values[key] = value
+    if "min" in values and "max" in values:
+        _require(values["min"] < values["max"], f"{where}: datetimepicker max must be after min")
+    if "initial" in values:
+        _require(
+            values.get("min", values["initial"]) <= values["initial"]
+            and values["initial"] <= values.get("max", values["initial"]),
+            f"{where}: datetimepicker initial must lie between min and max",
+        )
 
 
 def _check_flex_actions(node: Any, where: str) -> None:

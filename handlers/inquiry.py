@@ -1,13 +1,12 @@
 """Inquiries by chat: multi-step forms that file a ticket for the back office.
 
-Read it like python-telegram-bot's ConversationHandler:
+Declared as a `chat.flows.Flow` (python-telegram-bot's ConversationHandler, state in the DB):
 
     entry points   "問い合わせ" / "申請" (type menu) · postback action=inquiry&type=<type>
-    states         STATES = {step: step function}; field steps ask one question and check the
-                   answer (FIELDS holds each field's prompt, check and choices), then SUMMARY
-                   (送信 / 修正 / やめる) and EDIT_WHICH (which field to correct)
-    fallbacks      "戻る" (previous question) · "やめる" (cancel) at every step
-    timeout        30 minutes (the router clears an expired form and tells the user)
+    states         one step per field (FIELDS in handlers.inquiry_fields: prompt, check and
+                   choices), then SUMMARY (送信 / 修正) and EDIT_WHICH (which field to correct)
+    fallbacks      the entry words (back to the menu) and "問い合わせ状況"
+    framework      cancel, back, help, start over, stickers and timeout (30 minutes)
 
 The state lives in the database (`ctx.conversation`), so a form survives restarts and is
 shared by workers. Who may file what: HR contacts the company request types (for their own
@@ -19,18 +18,35 @@ enforced again in `models.inquiries.create_inquiry` (`models.credentials`).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.dispatch import Context, Input, Router
 from bot.messages import Action, Message, message_action, postback_action, text
-from bot.textnorm import normalize, normalize_code
+from bot.textnorm import normalize
+from chat.flows import END, End, Entry, Flow, Go, Outcome, Question, Stay, Step, Turn, register_flow
 from handlers import inquiry_texts as t
-from models.companies import find_company, find_member, is_code_shaped, seats_used
-from models.company import Company, Member, MemberKind, MemberStatus
+from handlers.inquiry_fields import (
+    COMPANY_CODE,
+    CREDENTIAL_WHAT,
+    DETAIL,
+    EMPLOYEE,
+    FIELDS,
+    HR,
+    POINTS_WHEN,
+    RETIREE_ID,
+    RETIREE_NAME,
+    SEAT_COUNT,
+    STOP_DATE,
+    TARGET_MEMBER_ID,
+    UNLINKED,
+    Accepted,
+    Invalid,
+    active_member,
+    audience_of,
+    seat_figures,
+)
 from models.inquiries import (
     ANSWER_LABELS,
     STATUS_LABELS,
@@ -42,30 +58,8 @@ from models.inquiries import (
 )
 
 INQUIRY = "inquiry"  # the conversation's name
-
-# Audiences.
-HR = "hr_contact"
-EMPLOYEE = "employee"
-UNLINKED = "unlinked"
-
-# Steps (field steps are named after the answer they collect).
-COMPANY_CODE = "company_code"
-SEAT_COUNT = "seat_count"
-RETIREE_NAME = "retiree_name"
-RETIREE_ID = "retiree_member_id"
-CREDENTIAL_WHAT = "credential_what"
-TARGET_MEMBER_ID = "target_member_id"
-NAME = "name"
-MEMBER_ID = "member_id"
-STOP_DATE = "stop_date"
-POINTS_WHEN = "points_when"
-DETAIL = "detail"
 SUMMARY = "summary"
 EDIT_WHICH = "edit_which"
-
-DETAIL_MAX = 1000
-MAX_HISTORY = 30
-SHORT_MAX = 50
 
 # The forms: which questions each audience answers for each type, in order.
 FORMS: dict[str, dict[InquiryType, tuple[str, ...]]] = {
@@ -90,10 +84,6 @@ FORMS: dict[str, dict[InquiryType, tuple[str, ...]]] = {
 TYPE_ALIASES = {"seats": "add_seats", "stop": "stop_service", "question": "other"}
 
 
-class Invalid(Exception):
-    """The answer cannot be accepted; the message says why (shown to the user)."""
-
-
 @dataclass
 class Form:
     """The open form's data, as stored in the conversation row."""
@@ -101,24 +91,13 @@ class Form:
     type: InquiryType
     audience: str
     answers: dict[str, Any]
-    history: list[str]
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Form:
-        return cls(
-            InquiryType(data["type"]),
-            data["audience"],
-            dict(data.get("answers") or {}),
-            list(data.get("history") or []),
-        )
+        return cls(InquiryType(data["type"]), data["audience"], dict(data.get("answers") or {}))
 
     def dump(self) -> dict[str, Any]:
-        return {
-            "type": self.type.value,
-            "audience": self.audience,
-            "answers": self.answers,
-            "history": self.history,
-        }
+        return {"type": self.type.value, "audience": self.audience, "answers": self.answers}
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -140,202 +119,119 @@ class Form:
                 self.answers.pop(step, None)
 
 
-# -- who is asking -----------------------------------------------------------------------------
+# -- the steps ---------------------------------------------------------------------------------
 
 
-def active_member(ctx: Context) -> Member | None:
-    member = ctx.member
-    return member if member is not None and member.is_active else None
+def _form(turn: Turn) -> Form:
+    return Form.load(turn.data)
 
 
-def audience_of(ctx: Context) -> str:
-    member = active_member(ctx)
-    if member is None:
-        return UNLINKED
-    return HR if member.is_hr_contact else EMPLOYEE
+def _save(turn: Turn, form: Form) -> None:
+    turn.data.clear()
+    turn.data.update(form.dump())
 
 
-def hr_company(ctx: Context) -> Company:
-    member = active_member(ctx)
-    if member is None or not member.is_hr_contact:
-        raise Invalid(t.ERR_NOT_ALLOWED_ANY_MORE)
-    return member.company
+def _field_question(step: str) -> Callable[[Turn], Question]:
+    def ask(turn: Turn) -> Question:
+        form = _form(turn)
+        spec = FIELDS[step]
+        return Question(spec.prompt(turn.ctx, form), spec.choices(turn.ctx, form))
+
+    return ask
 
 
-# -- field prompts and checks ------------------------------------------------------------------
+def _field_answer(step: str) -> Callable[[Turn], Outcome]:
+    """One question: check the answer, then go to the next question (or the summary)."""
+
+    def answer(turn: Turn) -> Outcome:
+        form = _form(turn)
+        spec = FIELDS[step]
+        if turn.input.kind == "postback":  # the date picker: LINE sends params.date
+            value = str(turn.input.postback_params.get("date") or "")
+        else:
+            value = turn.text
+        try:
+            checked = spec.check(turn.ctx, form, value)
+        except Invalid as exc:
+            return Stay(str(exc))
+        notice = None
+        if isinstance(checked, Accepted):
+            checked, notice = checked.value, checked.notice
+        form.answers[step] = checked
+        form.drop_inapplicable()
+        _save(turn, form)
+        return Go(form.next_step(), notice)
+
+    return answer
 
 
-def _typed(value: str, max_chars: int = SHORT_MAX) -> str:
-    value = unicodedata.normalize("NFKC", value).strip()
-    if not value:
-        raise Invalid(t.ERR_EMPTY)
-    if len(value) > max_chars:
-        raise Invalid(t.ERR_TOO_LONG.format(max=max_chars))
-    return value
-
-
-def check_company_code(ctx: Context, form: Form, value: str) -> str:
-    code = normalize_code(value)
-    if not is_code_shaped(code) or find_company(ctx.session, code) is None:
-        raise Invalid(t.ERR_COMPANY_CODE)
-    return code
-
-
-def _seat_figures(ctx: Context) -> dict[str, int]:
-    company = hr_company(ctx)
-    used = seats_used(ctx.session, company)
-    return {
-        "used": used,
-        "limit": company.seat_limit,
-        "remaining": max(company.seat_limit - used, 0),
-    }
-
-
-def prompt_seat_count(ctx: Context, form: Form) -> str:
-    return t.ASK_SEAT_COUNT.format(**_seat_figures(ctx))
-
-
-def check_seat_count(ctx: Context, form: Form, value: str) -> int:
-    digits = unicodedata.normalize("NFKC", value).strip().replace(",", "")
-    digits = re.sub(r"(件|個|名|人|つ)$", "", digits).strip()
-    if not re.fullmatch(r"\d{1,6}", digits) or int(digits) <= 0:
-        raise Invalid(t.ERR_SEAT_NUMBER)
-    figures = _seat_figures(ctx)
-    if int(digits) > figures["remaining"]:
-        raise Invalid(t.ERR_SEAT_LIMIT.format(**figures))
-    return int(digits)
-
-
-def _company_member(ctx: Context, value: str) -> Member:
-    key = normalize_code(value)
-    if not re.fullmatch(r"[A-Z0-9]{4,32}", key):
-        raise Invalid(t.ERR_MEMBER_ID_FORMAT)
-    member = find_member(ctx.session, key)
-    if member is None or member.company_id != hr_company(ctx).id:
-        raise Invalid(t.ERR_MEMBER_NOT_IN_COMPANY)
-    if member.status is MemberStatus.RETIRED:
-        raise Invalid(t.ERR_MEMBER_ALREADY_RETIRED)
-    return member
-
-
-def check_retiree_id(ctx: Context, form: Form, value: str) -> str:
-    member = _company_member(ctx, value)
-    if member.kind is MemberKind.HR_CONTACT:
-        raise Invalid(t.ERR_MEMBER_IS_HR)
-    return member.member_id
-
-
-def check_credential_what(ctx: Context, form: Form, value: str) -> str:
-    typed = normalize(value)
-    for label in t.CREDENTIAL_CHOICES.values():
-        if typed == normalize(label):
-            return label
-    raise Invalid(t.ERR_CHOICE)
-
-
-def check_target_member_id(ctx: Context, form: Form, value: str) -> str:
-    if normalize(value) == normalize(t.MYSELF):
-        member = active_member(ctx)
-        if member is None:
-            raise Invalid(t.ERR_NOT_ALLOWED_ANY_MORE)
-        return member.member_id
-    return _company_member(ctx, value).member_id
-
-
-def check_member_id(ctx: Context, form: Form, value: str) -> str:
-    if normalize(value) == normalize(t.SKIP_UNKNOWN):
-        return t.SKIP_UNKNOWN
-    key = normalize_code(value)
-    if not re.fullmatch(r"[A-Z0-9]{4,32}", key):
-        raise Invalid(t.ERR_MEMBER_ID_FORMAT)
-    return key
-
-
-def check_date_text(ctx: Context, form: Form, value: str) -> str:
-    value = _typed(value)
-    if not re.search(r"\d|今月|来月|月末|即日|至急", value):
-        raise Invalid(t.ERR_DATE)
-    return value
-
-
-def check_short(ctx: Context, form: Form, value: str) -> str:
-    return _typed(value)
-
-
-def check_detail(ctx: Context, form: Form, value: str) -> str:
-    return _typed(value, DETAIL_MAX)
-
-
-def prompt_detail(ctx: Context, form: Form) -> str:
-    template = {
-        InquiryType.STOP_SERVICE: t.ASK_DETAIL_STOP,
-        InquiryType.POINTS: t.ASK_DETAIL_POINTS,
-    }.get(form.type, t.ASK_DETAIL)
-    return template.format(max=DETAIL_MAX)
-
-
-def _fixed(message: str) -> Callable[[Context, Form], str]:
-    return lambda ctx, form: message
-
-
-@dataclass(frozen=True)
-class Field:
-    prompt: Callable[[Context, Form], str]
-    check: Callable[[Context, Form, str], Any]
-    choices: tuple[str, ...] = ()
-    when: Callable[[Form], bool] | None = None
-
-
-def _wants_ids(form: Form) -> bool:
-    return form.answers.get(CREDENTIAL_WHAT) != t.CREDENTIAL_CHOICES["company_code"]
-
-
-FIELDS: dict[str, Field] = {
-    COMPANY_CODE: Field(_fixed(t.ASK_COMPANY_CODE), check_company_code),
-    SEAT_COUNT: Field(prompt_seat_count, check_seat_count),
-    RETIREE_NAME: Field(_fixed(t.ASK_RETIREE_NAME), check_short),
-    RETIREE_ID: Field(_fixed(t.ASK_RETIREE_ID), check_retiree_id),
-    CREDENTIAL_WHAT: Field(
-        _fixed(t.ASK_CREDENTIAL_WHAT),
-        check_credential_what,
-        tuple(t.CREDENTIAL_CHOICES.values()),
-    ),
-    TARGET_MEMBER_ID: Field(
-        _fixed(t.ASK_TARGET_MEMBER_ID), check_target_member_id, (t.MYSELF,), when=_wants_ids
-    ),
-    NAME: Field(_fixed(t.ASK_NAME), check_short),
-    MEMBER_ID: Field(_fixed(t.ASK_MEMBER_ID), check_member_id, (t.SKIP_UNKNOWN,)),
-    STOP_DATE: Field(_fixed(t.ASK_STOP_DATE), check_date_text),
-    POINTS_WHEN: Field(_fixed(t.ASK_POINTS_WHEN), check_date_text),
-    DETAIL: Field(prompt_detail, check_detail),
-}
-
-
-# -- messages ----------------------------------------------------------------------------------
-
-
-def _nav() -> list[Action]:
-    return [message_action(t.BACK), message_action(t.CANCEL)]
-
-
-def ask(ctx: Context, form: Form, step: str, prefix: str | None = None) -> list[Message]:
-    spec = FIELDS[step]
-    body = spec.prompt(ctx, form)
-    if not form.history:
-        body += "\n" + t.STEP_HINT
-    if prefix:
-        body = prefix + "\n\n" + body
-    return [text(body, quick=[*(message_action(c) for c in spec.choices), *_nav()])]
-
-
-def summary_messages(form: Form) -> list[Message]:
+def summary_question(turn: Turn) -> Question:
+    form = _form(turn)
     lines = [t.SUMMARY_HEAD.format(type=TYPE_LABELS[form.type])]
     for step in form.fields:
         if step in form.answers:
             lines.append(f"{ANSWER_LABELS[step]}：{form.answers[step]}")
     lines.append("")
     lines.append(t.SUMMARY_FOOT)
-    return [text("\n".join(lines), quick=_summary_quick())]
+    return Question("\n".join(lines), [message_action(t.SUBMIT), message_action(t.EDIT)])
+
+
+def summary_answer(turn: Turn) -> Outcome:
+    word = turn.input.normalized
+    if word == normalize(t.SUBMIT):
+        return submit(turn)
+    if word == normalize(t.EDIT):
+        return EDIT_WHICH
+    return Stay(t.ERR_CHOICE)
+
+
+def _editable(form: Form) -> list[str]:
+    return [s for s in form.fields if s in form.answers]
+
+
+def edit_which_question(turn: Turn) -> Question:
+    form = _form(turn)
+    return Question(t.ASK_EDIT_WHICH, [message_action(ANSWER_LABELS[s]) for s in _editable(form)])
+
+
+def edit_which_answer(turn: Turn) -> Outcome:
+    word = turn.input.normalized
+    for field in _editable(_form(turn)):
+        if word == normalize(ANSWER_LABELS[field]):
+            return field
+    return Stay(t.ERR_CHOICE)
+
+
+def on_back(turn: Turn, previous: str) -> str | None:
+    """戻る: going back in the normal order asks that answer and every later one again; the
+    answer being changed is shown."""
+    form = _form(turn)
+    shown = form.answers.get(previous)
+    if previous in FIELDS and turn.step not in (SUMMARY, EDIT_WHICH) and previous in form.fields:
+        order = form.fields
+        for later in order[order.index(previous) :]:
+            form.answers.pop(later, None)
+        _save(turn, form)
+    return t.PREVIOUS_ANSWER.format(value=shown) if shown is not None else None
+
+
+def restart(turn: Turn) -> str:
+    """最初から: the same form, every answer cleared."""
+    form = _form(turn)
+    form.answers = {}
+    _save(turn, form)
+    return form.next_step()
+
+
+def form_help(turn: Turn) -> str:
+    return t.HELP.format(type=TYPE_LABELS[_form(turn).type])
+
+
+def cancelled(ctx: Context) -> list[Message]:
+    return [text(t.CANCELLED, quick=[message_action("問い合わせ"), message_action("使い方")])]
+
+
+# -- entry points ------------------------------------------------------------------------------
 
 
 def menu(ctx: Context) -> list[Message]:
@@ -360,121 +256,11 @@ def menu(ctx: Context) -> list[Message]:
     return [text(body, quick=quick)]
 
 
-# -- the steps ---------------------------------------------------------------------------------
-
-StepFn = Callable[[Context, Form, str, str], list[Message]]
-
-
-def _go(ctx: Context, form: Form, current: str, step: str) -> list[Message]:
-    """Move from `current` to `step`, remembering where we were (for 戻る)."""
-    if current != step:
-        form.history = [*form.history, current][-MAX_HISTORY:]
-    ctx.conversation.advance(step, form.dump())
-    if step == SUMMARY:
-        return summary_messages(form)
-    if step == EDIT_WHICH:
-        return edit_which_messages(form)
-    return ask(ctx, form, step)
-
-
-def field_step(ctx: Context, form: Form, step: str, value: str) -> list[Message]:
-    """One question: check the answer, then ask the next question (or show the summary)."""
-    try:
-        form.answers[step] = FIELDS[step].check(ctx, form, value)
-    except Invalid as exc:
-        return ask(ctx, form, step, prefix=str(exc))
-    form.drop_inapplicable()
-    return _go(ctx, form, step, form.next_step())
-
-
-def summary_step(ctx: Context, form: Form, step: str, value: str) -> list[Message]:
-    word = normalize(value)
-    if word == normalize(t.SUBMIT):
-        return submit(ctx, form)
-    if word == normalize(t.EDIT):
-        return _go(ctx, form, step, EDIT_WHICH)
-    return [text(t.ERR_CHOICE, quick=_summary_quick())]
-
-
-def _summary_quick() -> list[Action]:
-    return [message_action(t.SUBMIT), message_action(t.EDIT), message_action(t.CANCEL)]
-
-
-def _editable(form: Form) -> list[str]:
-    return [s for s in form.fields if s in form.answers]
-
-
-def edit_which_messages(form: Form, prefix: str | None = None) -> list[Message]:
-    quick = [message_action(ANSWER_LABELS[s]) for s in _editable(form)]
-    body = f"{prefix}\n{t.ASK_EDIT_WHICH}" if prefix else t.ASK_EDIT_WHICH
-    return [text(body, quick=[*quick, *_nav()])]
-
-
-def edit_which_step(ctx: Context, form: Form, step: str, value: str) -> list[Message]:
-    word = normalize(value)
-    for field in _editable(form):
-        if word == normalize(ANSWER_LABELS[field]):
-            form.history.append(step)
-            ctx.conversation.advance(field, form.dump())
-            return ask(ctx, form, field)
-    return edit_which_messages(form, prefix=t.ERR_CHOICE)
-
-
-# The conversation's states: {step: step function}.
-STATES: dict[str, StepFn] = {
-    COMPANY_CODE: field_step,
-    SEAT_COUNT: field_step,
-    RETIREE_NAME: field_step,
-    RETIREE_ID: field_step,
-    CREDENTIAL_WHAT: field_step,
-    TARGET_MEMBER_ID: field_step,
-    NAME: field_step,
-    MEMBER_ID: field_step,
-    STOP_DATE: field_step,
-    POINTS_WHEN: field_step,
-    DETAIL: field_step,
-    SUMMARY: summary_step,
-    EDIT_WHICH: edit_which_step,
-}
-
-
-# -- fallbacks ---------------------------------------------------------------------------------
-
-
-def cancel(ctx: Context) -> list[Message]:
-    ctx.conversation.clear()
-    return [text(t.CANCELLED, quick=[message_action("問い合わせ"), message_action("使い方")])]
-
-
-def back(ctx: Context, form: Form, step: str) -> list[Message]:
-    if not form.history:
-        return ask(ctx, form, step, prefix=t.BACK_AT_START)
-    previous = form.history.pop()
-    if previous in FIELDS and step not in (SUMMARY, EDIT_WHICH) and previous in form.fields:
-        # Going back in the normal order: that answer and every later one are asked again.
-        order = form.fields
-        for later in order[order.index(previous) :]:
-            form.answers.pop(later, None)
-    ctx.conversation.advance(previous, form.dump())
-    if previous == SUMMARY:
-        return summary_messages(form)
-    if previous == EDIT_WHICH:
-        return edit_which_messages(form)
-    return ask(ctx, form, previous)
-
-
-# -- entry points ------------------------------------------------------------------------------
-
-
 def show_menu(ctx: Context, user_input: Input) -> list[Message]:
-    if _in_form(ctx):
+    current = ctx.conversation.current()
+    if current is not None and current.name == INQUIRY:
         ctx.conversation.clear()
     return menu(ctx)
-
-
-def _in_form(ctx: Context) -> bool:
-    current = ctx.conversation.current()
-    return current is not None and current.name == INQUIRY
 
 
 def start_form(ctx: Context, user_input: Input) -> list[Message]:
@@ -490,20 +276,18 @@ def start_form(ctx: Context, user_input: Input) -> list[Message]:
         refusal = t.CREDENTIALS_NOT_ALLOWED if kind is InquiryType.CREDENTIALS else None
         return [text(refusal or t.TYPE_NOT_ALLOWED)] + menu(ctx)
     if kind is InquiryType.ADD_SEATS:
-        figures = _seat_figures(ctx)
+        figures = seat_figures(ctx)
         if figures["remaining"] <= 0:
             return [text(t.ERR_NO_SEATS_LEFT.format(**figures))] + menu(ctx)
-    form = Form(kind, audience, {}, [])
-    first = form.next_step()
-    ctx.conversation.start(INQUIRY, first, form.dump())
-    return ask(ctx, form, first)
+    form = Form(kind, audience, {})
+    return FLOW.start(ctx, form.next_step(), form.dump())
 
 
-def submit(ctx: Context, form: Form) -> list[Message]:
+def submit(turn: Turn) -> Outcome:
     """送信: re-check who is asking, file the ticket, give the number."""
+    ctx, form = turn.ctx, _form(turn)
     if audience_of(ctx) != form.audience:
-        ctx.conversation.clear()
-        return [text(t.ERR_NOT_ALLOWED_ANY_MORE)]
+        return End([text(t.ERR_NOT_ALLOWED_ANY_MORE)])
     for step in (SEAT_COUNT, RETIREE_ID):  # answers that depend on the company's state now
         if step not in form.answers:
             continue
@@ -511,8 +295,8 @@ def submit(ctx: Context, form: Form) -> list[Message]:
             FIELDS[step].check(ctx, form, str(form.answers[step]))
         except Invalid as exc:
             form.answers.pop(step)
-            ctx.conversation.advance(step, form.dump())
-            return ask(ctx, form, step, prefix=str(exc))
+            _save(turn, form)
+            return Go(step, str(exc))
     member = active_member(ctx)
     answers = {s: form.answers[s] for s in form.fields if s in form.answers}
     if form.type is InquiryType.CREDENTIALS and form.audience == EMPLOYEE and member:
@@ -527,42 +311,15 @@ def submit(ctx: Context, form: Form) -> list[Message]:
         company_code=answers.get(COMPANY_CODE),
         console_url=ctx.settings.public_base_url,
     )
-    ctx.conversation.clear()
     note = t.CREDENTIALS_DELIVERY if form.type is InquiryType.CREDENTIALS else ""
-    return [
-        text(
-            t.SUBMITTED.format(number=inquiry.number) + note,
-            quick=[message_action(t.STATUS_LABEL), message_action("使い方")],
-        )
-    ]
-
-
-def inquiry_conversation(ctx: Context, user_input: Input) -> list[Message] | None:
-    current = ctx.conversation.current()
-    assert current is not None
-    if user_input.kind == "postback":
-        if user_input.action == "inquiry":
-            return start_form(ctx, user_input)
-        return None  # another feature's button: let its handler answer; the form stays open
-    word = user_input.normalized
-    if word == normalize(t.CANCEL):
-        return cancel(ctx)
-    if word in {normalize(w) for w in t.ENTRY_WORDS}:
-        return show_menu(ctx, user_input)
-    if word in {normalize(w) for w in t.STATUS_WORDS}:
-        return status(ctx, user_input)
-    try:
-        form = Form.load(current.data)
-    except (KeyError, ValueError):
-        ctx.conversation.clear()
-        return menu(ctx)
-    if word == normalize(t.BACK):
-        return back(ctx, form, current.step)
-    step_fn = STATES.get(current.step)
-    if step_fn is None:
-        ctx.conversation.clear()
-        return menu(ctx)
-    return step_fn(ctx, form, current.step, user_input.text)
+    return End(
+        [
+            text(
+                t.SUBMITTED.format(number=inquiry.number) + note,
+                quick=[message_action(t.STATUS_LABEL), message_action("使い方")],
+            )
+        ]
+    )
 
 
 # -- 問い合わせ状況 ------------------------------------------------------------------------------
@@ -588,11 +345,40 @@ def status(ctx: Context, user_input: Input) -> list[Message]:
     return [text("\n".join(lines), quick=quick)]
 
 
+# -- the declaration ---------------------------------------------------------------------------
+
+_FIELD_TARGETS = (*FIELDS, SUMMARY)
+STATES: dict[str, Step] = {
+    **{
+        name: Step(
+            _field_question(name),
+            _field_answer(name),
+            postbacks=FIELDS[name].postbacks,
+            next=_FIELD_TARGETS,
+        )
+        for name in FIELDS
+    },
+    SUMMARY: Step(summary_question, summary_answer, next=(*_FIELD_TARGETS, EDIT_WHICH, END)),
+    EDIT_WHICH: Step(edit_which_question, edit_which_answer, next=tuple(FIELDS)),
+}
+
+FLOW = Flow(
+    name=INQUIRY,
+    states=STATES,
+    entry_points=[
+        Entry(show_menu, keywords=t.ENTRY_WORDS),
+        Entry(status, keywords=t.STATUS_WORDS, postbacks=("inquiry_status",)),
+        Entry(start_form, postbacks=("inquiry",)),
+    ],
+    fallbacks=[Entry(show_menu, keywords=t.ENTRY_WORDS), Entry(status, keywords=t.STATUS_WORDS)],
+    cancelled=cancelled,
+    restart=restart,
+    on_back=on_back,
+    help=form_help,
+)
+
+
 def register(router: Router) -> None:
-    router.conversation(INQUIRY)(inquiry_conversation)
-    router.keyword(*t.ENTRY_WORDS)(show_menu)
-    router.keyword(*t.STATUS_WORDS)(status)
-    router.postback("inquiry")(start_form)
-    router.postback("inquiry_status")(status)
+    register_flow(router, FLOW)
     router.on_intent("inquiry_menu")(show_menu)
     router.on_intent("inquiry_status")(status)

@@ -2,11 +2,10 @@
 
 Conversations, in the manner of python-telegram-bot's ConversationHandler (state in the DB):
 
-    LINKING  entry: 連携 / ログイン / アカウント連携 / postback action=link
+    LINKING  a declared chat.flows.Flow: entry 連携 / ログイン / アカウント連携 / action=link
              ASK_CODE: company code → link token → button to the login page
-             fallbacks: やめる / postback action=link_cancel
-    UNLINK   entry: 連携解除 / postback action=unlink
-             CONFIRM: はい (postback answer=yes) → unlinked; いいえ → kept
+             cancel (やめる, キャンセル, … / postback action=link_cancel) by the framework
+    UNLINK   in handlers.unlink (a declared chat.flows.Flow)
 
 The login button opens the login page (`bot.linking_page`) as a LIFF app: the URL carries no
 secret, the page learns from LINE whose browser it is and finds that user's link request. It
@@ -20,13 +19,13 @@ from bot.dispatch import Context, Input, Router
 from bot.messages import (
     Message,
     buttons,
-    confirm,
     message_action,
     postback_action,
     text,
     uri_action,
 )
-from bot.textnorm import normalize, normalize_code
+from bot.textnorm import normalize_code
+from chat.flows import End, Entry, Flow, Leave, Outcome, Question, Stay, Step, Turn, register_flow
 from handlers import linking_texts as t
 from handlers.member_status import require_hr_contact
 from models import companies, link_requests
@@ -35,15 +34,10 @@ from models.timeutil import to_jst
 
 LINKING = "linking"
 ASK_CODE = "ask_code"
-UNLINK = "unlink"
-CONFIRM = "confirm"
 
 MAX_CODE_TRIES = 3
 MAX_LISTED_MEMBERS = 30
 LINK_WORDS = ("連携", "ログイン", "アカウント連携", "連携する")
-CANCEL_WORDS = frozenset(normalize(w) for w in ("やめる", "キャンセル", "中止", "やめます"))
-YES_WORDS = frozenset(normalize(w) for w in ("はい", "解除する", "yes"))
-NO_WORDS = frozenset(normalize(w) for w in ("いいえ", "キャンセル", "やめる", "no"))
 LIFF_URL = "https://liff.line.me/{liff_id}"
 
 
@@ -59,7 +53,7 @@ def _cancel_quick() -> list[dict]:
     return [postback_action(t.CANCEL_LABEL, "action=link_cancel", t.CANCEL_LABEL)]
 
 
-# -- LINKING -------------------------------------------------------------------------------
+# -- LINKING (a declared chat.flows.Flow) --------------------------------------------------
 
 
 def start_linking(ctx: Context, user_input: Input) -> list[Message]:
@@ -76,73 +70,72 @@ def start_linking(ctx: Context, user_input: Input) -> list[Message]:
         return [text(t.LINKING_UNAVAILABLE)]
     # A new attempt: login pages opened for an older one link nothing any more.
     link_requests.close_open_requests(ctx.session, ctx.clock.now(), ctx.line_user_id)
-    ctx.conversation.start(LINKING, ASK_CODE, {"tries": 0})
-    return [text(t.ASK_CODE, quick=_cancel_quick())]
+    return LINKING_FLOW.start(ctx, ASK_CODE, {"tries": 0})
 
 
-def ask_code(ctx: Context, user_input: Input) -> list[Message] | None:
+def code_question(turn: Turn) -> Question:
+    return Question(t.ASK_CODE, _cancel_quick())
+
+
+def ask_code(turn: Turn) -> Outcome:
     """ASK_CODE: the company code in any form a phone produces."""
-    if user_input.kind == "postback":
-        if user_input.action == "link_cancel":
-            return cancel_linking(ctx, user_input)
-        return None  # another button: not for this step
-    if user_input.normalized in CANCEL_WORDS:
-        return cancel_linking(ctx, user_input)
-    code = normalize_code(user_input.text)
+    if turn.input.kind == "postback":  # link_cancel, the step's own button
+        return End(cancelled(turn.ctx))
+    code = normalize_code(turn.text)
     if not code.isascii():
-        ctx.conversation.clear()  # the user moved on (e.g. "残高"): let the router answer
-        return None
+        return Leave()  # the user moved on (e.g. "残高"): let the router answer
+    ctx = turn.ctx
     try:
         company = companies.company_for_linking(ctx.session, code)
     except CompanyError as exc:
         if exc.code == "company_inactive":
-            ctx.conversation.clear()
-            return [text(t.COMPANY_INACTIVE)]
-        return _wrong_code(ctx, exc.code)
+            return End([text(t.COMPANY_INACTIVE)])
+        tries = int(turn.data.get("tries", 0)) + 1
+        if tries >= MAX_CODE_TRIES:
+            return End([text(t.CODE_GIVE_UP)])
+        turn.data["tries"] = tries
+        return Stay(t.CODE_UNKNOWN if exc.code == "unknown_company" else t.CODE_FORMAT)
     url = login_url(ctx)
-    ctx.conversation.clear()
     if url is None:
-        return [text(t.LINKING_UNAVAILABLE)]
+        return End([text(t.LINKING_UNAVAILABLE)])
     link_requests.register_link_request(
         ctx.session, ctx.clock, line_user_id=ctx.line_user_id, company_code=company.code
     )
     # The page asks LINE for the link token when it is opened: no LINE call here.
-    return [
-        buttons(
-            t.LOGIN_BUTTON_ALT,
-            t.LOGIN_BUTTON_BODY.format(company=company.name)[:160],
-            [uri_action(t.LOGIN_BUTTON_LABEL, url)],
-        )
-    ]
+    return End(
+        [
+            buttons(
+                t.LOGIN_BUTTON_ALT,
+                t.LOGIN_BUTTON_BODY.format(company=company.name)[:160],
+                [uri_action(t.LOGIN_BUTTON_LABEL, url)],
+            )
+        ]
+    )
 
 
-def _wrong_code(ctx: Context, reason: str) -> list[Message]:
-    conversation = ctx.conversation.current()
-    tries = int((conversation.data if conversation else {}).get("tries", 0)) + 1
-    if tries >= MAX_CODE_TRIES:
-        ctx.conversation.clear()
-        return [text(t.CODE_GIVE_UP)]
-    ctx.conversation.advance(ASK_CODE, {"tries": tries})
-    body = t.CODE_UNKNOWN if reason == "unknown_company" else t.CODE_FORMAT
-    return [text(body, quick=_cancel_quick())]
-
-
-def cancel_linking(ctx: Context, user_input: Input) -> list[Message]:
-    """Fallback: leave the linking conversation; login pages opened before link nothing."""
+def cancelled(ctx: Context) -> list[Message]:
+    """Login pages opened before the cancel link nothing."""
     link_requests.close_open_requests(ctx.session, ctx.clock.now(), ctx.line_user_id)
-    current = ctx.conversation.current()
-    if current is not None and current.name == LINKING:
-        ctx.conversation.clear()
     return [text(t.CANCELLED)]
 
 
-def linking_conversation(ctx: Context, user_input: Input) -> list[Message] | None:
-    conversation = ctx.conversation.current()
-    step = conversation.step if conversation else None
-    if step == ASK_CODE:
-        return ask_code(ctx, user_input)
-    ctx.conversation.clear()
-    return None
+def cancel_linking(ctx: Context, user_input: Input) -> list[Message]:
+    """The cancel button tapped after the flow ended (stale): say it is cancelled."""
+    return cancelled(ctx)
+
+
+LINKING_FLOW = Flow(
+    name=LINKING,
+    states={
+        ASK_CODE: Step(code_question, ask_code, postbacks=frozenset({"link_cancel"}), nav=False)
+    },
+    entry_points=[
+        Entry(start_linking, keywords=LINK_WORDS, postbacks=("link",)),
+        Entry(cancel_linking, postbacks=("link_cancel",)),
+    ],
+    cancelled=cancelled,
+    hint=None,
+)
 
 
 # -- the accountLink event -----------------------------------------------------------------
@@ -179,61 +172,6 @@ def account_link(ctx: Context) -> list[Message]:
         text(t.LINKED.format(company=member.company.name, member_id=member.member_id)),
         text(hint, quick=quick),
     ]
-
-
-# -- UNLINK --------------------------------------------------------------------------------
-
-
-def start_unlink(ctx: Context, user_input: Input) -> list[Message]:
-    """Entry point: ask for confirmation."""
-    member = ctx.member
-    if member is None:
-        return [text(t.NOT_LINKED, quick=[message_action(t.LINK_LABEL, "連携")])]
-    ctx.conversation.start(UNLINK, CONFIRM)
-    return [
-        confirm(
-            t.UNLINK_CONFIRM_ALT,
-            t.UNLINK_CONFIRM.format(member_id=member.member_id),
-            postback_action(t.UNLINK_YES, "action=unlink&answer=yes", t.UNLINK_YES),
-            postback_action(t.UNLINK_NO, "action=unlink&answer=no", t.UNLINK_NO),
-        )
-    ]
-
-
-def confirm_unlink(ctx: Context, user_input: Input) -> list[Message] | None:
-    """CONFIRM: yes unlinks, no keeps the link; anything else leaves the conversation."""
-    if user_input.kind == "postback":
-        if user_input.action != "unlink":
-            return None
-        answer = user_input.params.get("answer")
-    else:
-        word = user_input.normalized
-        answer = "yes" if word in YES_WORDS else "no" if word in NO_WORDS else None
-    ctx.conversation.clear()
-    if answer == "yes":
-        member = companies.unlink(ctx.session, ctx.clock, ctx.line_user_id)
-        if member is None:
-            return [text(t.NOT_LINKED, quick=[message_action(t.LINK_LABEL, "連携")])]
-        ctx.session.refresh(ctx.line_user)
-        return [text(t.UNLINKED)]
-    if answer == "no":
-        return [text(t.UNLINK_KEPT)]
-    return None
-
-
-def unlink_conversation(ctx: Context, user_input: Input) -> list[Message] | None:
-    conversation = ctx.conversation.current()
-    if conversation is not None and conversation.step == CONFIRM:
-        return confirm_unlink(ctx, user_input)
-    ctx.conversation.clear()
-    return None
-
-
-def unlink_postback(ctx: Context, user_input: Input) -> list[Message]:
-    """A confirmation button tapped outside its conversation (stale): ask again, or say no."""
-    if user_input.params.get("answer") == "no":
-        return [text(t.UNLINK_KEPT)]
-    return start_unlink(ctx, user_input)
 
 
 # -- info ----------------------------------------------------------------------------------
@@ -287,19 +225,12 @@ def company_info(ctx: Context, user_input: Input) -> list[Message]:
 
 
 def register(router: Router) -> None:
-    router.conversation(LINKING)(linking_conversation)
-    router.conversation(UNLINK)(unlink_conversation)
-    router.keyword(*LINK_WORDS)(start_linking)
-    router.postback("link")(start_linking)
-    router.postback("link_cancel")(cancel_linking)
-    router.keyword("連携解除", "連携を解除", "連携解除する")(start_unlink)
-    router.postback("unlink")(unlink_postback)
+    register_flow(router, LINKING_FLOW)
     router.keyword("連携情報", "連携状況")(link_info)
     router.postback("link_info")(link_info)
     router.keyword("企業情報")(company_info)
     router.postback("company_info")(company_info)
     router.on_event("accountLink")(account_link)
     router.on_intent("link")(start_linking)
-    router.on_intent("unlink")(start_unlink)
     router.on_intent("link_status")(link_info)
     router.on_intent("company_info")(company_info)

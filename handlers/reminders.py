@@ -6,6 +6,8 @@ from datetime import date
 
 from bot.dispatch import Context, Input, Router
 from bot.messages import Message, flex, message_action, postback_action, text
+from bot.textnorm import normalize
+from chat.flows import End, Entry, Flow, Leave, Outcome, Question, Step, Turn, register_flow
 from handlers import reminders_texts as t
 from handlers.member_status import require_active_member
 from models.reminders import STAGE_LAST_CALL
@@ -93,25 +95,67 @@ def _settings_choices() -> list[dict]:
     ]
 
 
+# -- 通知設定 (a declared chat.flows.Flow: one question, ON / OFF) ---------------------------
+
+SETTINGS = "reminder_settings"
+CHOOSE = "choose"
+ON_WORDS = frozenset(normalize(w) for w in t.ON_WORDS)
+OFF_WORDS = frozenset(normalize(w) for w in t.OFF_WORDS)
+
+
 def show_settings(ctx: Context, user_input: Input) -> list[Message]:
     refused = require_active_member(ctx)
     if refused is not None:
         return refused
-    body = t.SETTINGS_OFF if ctx.line_user.reminders_opt_out else t.SETTINGS_ON
-    return [text(body, quick=_settings_choices())]
+    return SETTINGS_FLOW.start(ctx, CHOOSE)
 
 
-def change_settings(ctx: Context, user_input: Input) -> list[Message]:
-    refused = require_active_member(ctx)
-    if refused is not None:
-        return refused
-    turn_on = user_input.params.get("on") == "1"
+def settings_question(turn: Turn) -> Question:
+    body = t.SETTINGS_OFF if turn.ctx.line_user.reminders_opt_out else t.SETTINGS_ON
+    return Question(body, _settings_choices())
+
+
+def settings_answer(turn: Turn) -> Outcome:
+    """A tap on 受け取る / 停止する, or the same typed (オン, オフ, …); anything else moves on."""
+    if turn.input.kind == "postback":
+        turn_on = turn.input.params.get("on") == "1"
+    elif turn.input.normalized in ON_WORDS | OFF_WORDS:
+        turn_on = turn.input.normalized in ON_WORDS
+    else:
+        return Leave()
+    return End(_set(turn.ctx, turn_on))
+
+
+def _set(ctx: Context, turn_on: bool) -> list[Message]:
     ctx.line_user.reminders_opt_out = not turn_on
     return [text(t.TURNED_ON if turn_on else t.TURNED_OFF)]
 
 
+def change_settings(ctx: Context, user_input: Input) -> list[Message]:
+    """A settings button tapped outside the flow (an older message): still applied."""
+    refused = require_active_member(ctx)
+    if refused is not None:
+        return refused
+    return _set(ctx, user_input.params.get("on") == "1")
+
+
+def settings_cancelled(ctx: Context) -> list[Message]:
+    return [text(t.SETTINGS_KEPT)]
+
+
+SETTINGS_FLOW = Flow(
+    name=SETTINGS,
+    states={CHOOSE: Step(settings_question, settings_answer, postbacks=frozenset({"reminders"}))},
+    entry_points=[
+        Entry(show_settings, keywords=("通知設定", "通知", "お知らせ設定")),
+        Entry(show_settings, postbacks=("reminder_settings",)),
+        Entry(change_settings, postbacks=("reminders",)),
+    ],
+    cancelled=settings_cancelled,
+    hint=None,
+)
+
+
 def register(router: Router) -> None:
-    router.keyword("通知設定", "通知", "お知らせ設定")(show_settings)
-    router.postback("reminder_settings")(show_settings)
-    router.postback("reminders")(change_settings)
+    register_flow(router, SETTINGS_FLOW)
     router.on_intent("notifications")(show_settings)

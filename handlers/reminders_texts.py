@@ -21,3 +21,16 @@ TURNED_ON = "ポイント失効前のお知らせを受け取る設定にしま�
 TURNED_OFF = "ポイント失効前のお知らせを停止しました。いつでも「通知設定」から再開できます。"
 BUTTON_ON = "受け取る"
 BUTTON_OFF = "停止する"
+SETTINGS_KEPT = "通知設定は変更していません。"
+# Typed answers to the settings question (the buttons say 受け取る / 停止する).
+ON_WORDS = (
+    "受け取る",
+    "受け取ります",
+    "オン",
+    "on",
+    "再開",
+    "再開する",
+    "通知する",
+    "受け取りたい",
+)
+OFF_WORDS = ("停止する", "停止", "オフ", "off", "受け取らない", "通知しない", "停止したい")

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "models", "richmenu")
+PACKAGES = ("bot", "chat", "handlers", "models", "richmenu")
 # What a handler or a model may never import: the web layer, LINE, the sending machinery.
 EDGES = ("flask", "linebot", "bot.app", "bot.line_client", "bot.delivery", "bot.webhook")
 
@@ -45,4 +45,5 @@ def test_only_the_line_client_imports_the_messaging_api():
 
 def test_handlers_and_models_never_reach_line_or_the_web():
     assert reaching(modules("handlers"), EDGES) == {}
+    assert reaching(modules("chat"), (*EDGES, "handlers")) == {}  # the kernel is below features
     assert reaching(modules("models"), (*EDGES, "handlers")) == {}

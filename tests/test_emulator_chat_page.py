@@ -415,3 +415,30 @@ def test_a_poll_answered_after_the_page_redraws_the_conversation_is_dropped(
     page.answers(2)
     expect(page.mine).to_have_text(["使い方"])
     expect(page.notices).to_have_text(["友だち追加しました"])
+
+
+def test_a_date_picker_sends_the_picked_date_within_its_range(browser, chat, db, app_clock):
+    from tests.test_inquiries_support import link
+
+    company = make_company(db, app_clock, name="アクメ株式会社")
+    link(db, app_clock, chat.user_id, company.hr_contacts[0].member_id)
+    page = ChatPage.open(browser, chat.emulator, chat.user_id)
+    page.send("問い合わせ")
+    page.answers(1)
+    page.quick.get_by_role("button", name="サービス停止の申請").click()
+    page.answers(1)
+    picker = page.quick.get_by_role("button", name="日付を選ぶ")
+    # Before the picker's min (tomorrow in the bot's clock): LINE would not offer it.
+    page.page.once("dialog", lambda dialog: dialog.accept("2026-03-01"))
+    picker.click()
+    expect(page.page.locator("#status")).to_contain_text("2026-04-02 〜 2028-03-31")
+    page.page.once("dialog", lambda dialog: dialog.accept("2026-07-15"))
+    picker.click()
+    (answer,) = page.answers(1)
+    expect(answer).to_contain_text("2026年7月15日（水）")
+    assert last_sent(chat.emulator, chat.user_id) == {
+        "type": "postback",
+        "data": "action=inquiry_date",
+    }
+    posted = [e for e in chat.emulator.timeline(chat.user_id) if e["sender"] == "user"]
+    assert len(posted) == 3  # the out-of-range pick sent nothing

@@ -87,9 +87,19 @@ async function runAction(action) {
     } else if (action.type === "datetimepicker") {
       const mode = action.mode || "datetime";
       const example = { date: "2025-04-01", time: "10:00", datetime: "2025-04-01T10:00" }[mode];
-      const value = window.prompt("日時を選択 (" + mode + ", 例: " + example + ")",
+      // LINE's picker offers only values between min and max (same-format strings compare).
+      const range = action.min || action.max
+        ? ", " + (action.min || "") + " 〜 " + (action.max || "") : "";
+      const value = window.prompt("日時を選択 (" + mode + range + ", 例: " + example + ")",
         action.initial || example);
-      if (value) await sendPostback(action.data, { [mode]: value }, null);
+      const outside = value && ((action.min && value < action.min) ||
+        (action.max && value > action.max));
+      if (outside) {
+        setStatus("選べるのは " + (action.min || "") + " 〜 " + (action.max || "") + " です");
+      }
+      if (!value || outside) return;  // nothing is sent: the buttons stay, as in LINE
+      quickBar.hidden = true;
+      await sendPostback(action.data, { [mode]: value }, null);
     } else if (action.type === "uri") {
       const href = safeUri(action.uri);
       if (href) window.open(href, "_blank", "noopener");
@@ -415,7 +425,10 @@ function renderQuickReplies() {
   for (const item of items) {
     const action = item.action || {};
     const node = actionElement(action, "qr");
-    node.addEventListener("click", () => { quickBar.hidden = true; });
+    // A date picker hides the buttons only once a value is picked (it may be cancelled).
+    if (action.type !== "datetimepicker") {
+      node.addEventListener("click", () => { quickBar.hidden = true; });
+    }
     quickBar.appendChild(node);
   }
 }

@@ -1,0 +1,131 @@
+"""Recognise the words that steer a flow (cancel, back, help, start over), however typed.
+
+Pure: `recognize(text)` returns the control it means, or None. The word lists are data
+(`control_words.yaml`); matching runs on `bot.textnorm.normalize`d text, kanji spellings read
+as kana (戻って = もどって), without punctuation
+or emoji, with one leading filler (やっぱり, もう, …) and polite or casual endings (です, ます,
+してください, ね, …) dropped; one slip is forgiven in kana or Latin words of four
+characters or more.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from bot.textnorm import normalize
+
+TYPO_MIN_CHARS = 4  # shorter words must match exactly: one slip in 3 characters is another word
+TYPO_MIN_RATIO = 0.8
+
+
+class Control(StrEnum):
+    CANCEL = "cancel"
+    BACK = "back"
+    HELP = "help"
+    RESTART = "restart"
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict[str, list[str]]:
+    raw = resources.files("chat").joinpath("control_words.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(raw)
+
+
+@lru_cache(maxsize=1)
+def _affixes() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    data = _data()
+    endings = sorted({normalize(e) for e in data["endings"]}, key=len, reverse=True)
+    fillers = sorted({normalize(f) for f in data["fillers"]}, key=len, reverse=True)
+    return tuple(e for e in endings if e), tuple(f for f in fillers if f)
+
+
+@lru_cache(maxsize=1)
+def _readings() -> tuple[tuple[str, str], ...]:
+    pairs = {normalize(k): normalize(v) for k, v in _data()["readings"].items()}
+    return tuple(sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True))
+
+
+def _read(value: str) -> str:
+    for kanji, kana in _readings():
+        value = value.replace(kanji, kana)
+    return value
+
+
+def _strip_marks(value: str) -> str:
+    """Only letters, digits and the long-vowel mark: no punctuation, symbols, emoji or spaces."""
+    return "".join(c for c in value if unicodedata.category(c)[0] in "LN" or c == "ー")
+
+
+def _drop_endings(value: str) -> str:
+    endings, _ = _affixes()
+    changed = True
+    while changed:
+        changed = False
+        for ending in endings:
+            if len(value) > len(ending) and value.endswith(ending):
+                value = value[: -len(ending)]
+                changed = True
+                break
+    return value
+
+
+def reduce(text: str) -> str:
+    """The core of a short utterance: normalised, without marks and endings."""
+    return _drop_endings(_strip_marks(_read(normalize(text))))
+
+
+@lru_cache(maxsize=1)
+def _words() -> dict[str, Control]:
+    words: dict[str, Control] = {}
+    for control in Control:
+        for word in _data()[control.value]:
+            core = reduce(str(word))
+            if core in words and words[core] is not control:
+                raise ValueError(f"control word {word!r} means both {words[core]} and {control}")
+            words[core] = control
+    return words
+
+
+def _candidates(text: str) -> list[str]:
+    core = _strip_marks(_read(normalize(text)))
+    found = [_drop_endings(core)]
+    _, fillers = _affixes()
+    for filler in fillers:
+        if len(core) > len(filler) and core.startswith(filler):
+            found.append(_drop_endings(core[len(filler) :]))
+            break
+    return found
+
+
+def _kana_or_latin(value: str) -> bool:
+    """Typing slips are forgiven in kana and Latin words only: a different kanji is a
+    different word."""
+    return all("\u3041" <= c <= "\u309f" or c == "ー" or c.isascii() for c in value)
+
+
+def recognize(text: str) -> Control | None:
+    """The control word `text` means, or None (then it is an ordinary answer)."""
+    if len(text) > 40:  # a sentence, not a control word
+        return None
+    words = _words()
+    candidates = _candidates(text)
+    for core in candidates:
+        if core in words:
+            return words[core]
+    for core in candidates:
+        if len(core) < TYPO_MIN_CHARS or not _kana_or_latin(core):
+            continue
+        close = difflib.get_close_matches(core, words, n=1, cutoff=TYPO_MIN_RATIO)
+        if close and len(close[0]) >= TYPO_MIN_CHARS:
+            return words[close[0]]
+    return None
+
+
+def is_control_word(text: str) -> bool:
+    return recognize(text) is not None
