@@ -8,10 +8,12 @@ import pytest
 import yaml
 
 from tests.understanding_eval import (
+    ALIASES,
     AUDIENCES,
     HALVES,
     INTENTS,
     allowed_labels,
+    current_faq_ids,
     faq_ids,
     group,
     load,
@@ -74,6 +76,11 @@ def test_minimum_counts_hold_in_total() -> None:
     assert near_misses * 2 >= per_group["oos"]
     assert per_group["control"] >= 60
     assert per_label["control:none"] >= 15
+
+
+def test_every_label_still_names_an_entry_or_an_alias() -> None:
+    gone = set(faq_ids()) - set(current_faq_ids())
+    assert {f"faq:{i}" for i in gone} <= set(ALIASES)
 
 
 def test_every_audience_is_heard() -> None:
