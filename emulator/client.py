@@ -188,5 +188,14 @@ class EmulatorClient:
     def set_quota(self, value: int) -> None:
         self._post("/_emulator/quota", {"value": value})
 
+    def set_webhook_redelivery(self, enabled: bool, delays: list[float] | None = None) -> None:
+        body: dict[str, Any] = {"enabled": enabled}
+        if delays is not None:
+            body["delays"] = delays
+        self._post("/_emulator/webhook/redelivery", body)
+
+    def pending_redeliveries(self) -> int:
+        return int(self._get("/_emulator/webhook/redelivery")["pending"])
+
     def reset(self) -> None:
         self._post("/_emulator/reset")

@@ -55,6 +55,28 @@ def set_webhook() -> ResponseReturnValue:
     return jsonify({"webhook_url": url})
 
 
+@control_api.get("/webhook/redelivery")
+def get_redelivery() -> ResponseReturnValue:
+    queue = get_state().redeliveries
+    return jsonify({"enabled": queue.enabled, "delays": queue.delays, "pending": queue.pending()})
+
+
+@control_api.post("/webhook/redelivery")
+def set_redelivery() -> ResponseReturnValue:
+    """Turn LINE's webhook redelivery on or off: {enabled, delays (s, optional)}."""
+    body = _body()
+    enabled, delays = body.get("enabled"), body.get("delays")
+    if not isinstance(enabled, bool):
+        return _problem(400, "enabled must be true or false")
+    if delays is not None and not (
+        isinstance(delays, list)
+        and all(isinstance(d, int | float) and not isinstance(d, bool) and d >= 0 for d in delays)
+    ):
+        return _problem(400, "delays must be a list of seconds")
+    get_state().redeliveries.configure(enabled, delays)
+    return get_redelivery()
+
+
 @control_api.get("/users")
 def list_users() -> ResponseReturnValue:
     return jsonify({"users": [u.to_dict() for u in get_state().list_users()]})

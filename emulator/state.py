@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from emulator.redelivery import RedeliveryQueue
+
 REPLY_TOKEN_TTL_SECONDS = 60.0
 LINK_TOKEN_TTL_SECONDS = 600.0
 DEFAULT_QUOTA = 10_000
@@ -164,6 +166,7 @@ class EmulatorState:
         self.bot_user_id = new_user_id()
         self.bot_display_name = "ベネサポ"
         self.webhook_timeout = 10.0
+        self.redeliveries = RedeliveryQueue(self)  # off, as LINE's default
         self.users: dict[str, User] = {}
         self.calls: list[RecordedCall] = []
         self.reply_tokens: dict[str, ReplyToken] = {}
@@ -427,6 +430,7 @@ class EmulatorState:
             self.link_tokens.clear()
             self.retry_keys.clear()
             self.loading.clear()
+            self.redeliveries.clear()
             self.total_usage = 0
             self._reset_rich_menus_locked()
 
