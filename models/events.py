@@ -56,6 +56,10 @@ OPEN_STATUSES = (EventStatus.PENDING.value, EventStatus.PROCESSING.value)
 # events are processed, and their replies sent, in order.
 ORDER_STATUSES = (*OPEN_STATUSES, EventStatus.REPLYING.value)
 CLAIM_LEASE = timedelta(minutes=5)
+# A reply claimed for sending whose outcome was not recorded after this long, while its reply
+# token is still good (its worker died, or hangs): taken back and retried by reply, so that
+# LINE's "Invalid reply token" proves the first attempt delivered it (no push, no duplicate).
+REPLY_CLAIM_LEASE = timedelta(seconds=10)
 # A reply not recorded as sent after this long (its worker died between commit and send; the
 # outbox retries it) stops holding the user's next events back.
 REPLY_HOLD = timedelta(minutes=2)
@@ -512,7 +516,12 @@ def _queue_statement(postgres: bool) -> Any:
 
 
 def mark_sending(row: OutgoingMessage, now: datetime) -> OutgoingMessage:
-    """Claim a row for one send attempt (a claim older than CLAIM_LEASE is taken back)."""
+    """Claim a row for one send attempt (a stale claim is taken back: CLAIM_LEASE, or
+    REPLY_CLAIM_LEASE for a reply whose token is still good). A taken-back claim's attempt
+    may have reached LINE: the row becomes `reply_ambiguous`, so that a used reply token then
+    counts as delivered."""
+    if row.status == OutboxStatus.SENDING.value:
+        row.reply_ambiguous = True
     row.status = OutboxStatus.SENDING.value
     row.next_attempt_at = now
     row.attempts += 1
@@ -546,10 +555,46 @@ def _due_outbox_condition(now: datetime, quiet: bool) -> Any:
             OutgoingMessage.status == OutboxStatus.SENDING.value,
             OutgoingMessage.next_attempt_at <= now - CLAIM_LEASE,
         ),
+        and_(
+            OutgoingMessage.status == OutboxStatus.SENDING.value,
+            OutgoingMessage.reply_token.is_not(None),
+            OutgoingMessage.reply_deadline > now,
+            OutgoingMessage.next_attempt_at <= now - REPLY_CLAIM_LEASE,
+        ),
     )
     if quiet:
         condition = and_(condition, OutgoingMessage.respects_quiet_hours.is_(False))
     return condition
+
+
+def replying_events(session: Session, rows: Sequence[OutgoingMessage]) -> dict[int, int]:
+    """{outbox row id: id of the webhook event it answers}, for rows whose event is still
+    `replying` (held until its reply is recorded: see finish_replying)."""
+    keys = {row.dedupe_key.removeprefix("event:"): row.id for row in rows}
+    keys = {event_id: row_id for event_id, row_id in keys.items() if ":" not in event_id}
+    if not keys:
+        return {}
+    found = session.execute(
+        select(WebhookEvent.webhook_event_id, WebhookEvent.id).where(
+            WebhookEvent.webhook_event_id.in_(keys), WebhookEvent.status == _REPLYING
+        )
+    ).all()
+    return {keys[webhook_event_id]: event_id for webhook_event_id, event_id in found}
+
+
+def claim_still_held(session: Session, row_id: int, attempts: int) -> bool:
+    """The claim of attempt number `attempts` on the row is still the current one (nobody
+    took it back since)."""
+    return (
+        session.scalar(
+            select(OutgoingMessage.id).where(
+                OutgoingMessage.id == row_id,
+                OutgoingMessage.status == OutboxStatus.SENDING.value,
+                OutgoingMessage.attempts == attempts,
+            )
+        )
+        is not None
+    )
 
 
 def has_due_outbox(engine: Engine, now: datetime, *, quiet: bool = False) -> bool:
