@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import pytest
@@ -50,10 +51,8 @@ class Stalls(Deliverer):
 
 def process_with(services, deliverer: Deliverer) -> None:
     processor = EventProcessor(services.runtime, services.router, deliverer)
-    try:
+    with contextlib.suppress(WorkerKilled):
         processor.run_once()
-    except WorkerKilled:
-        pass
 
 
 @pytest.fixture
