@@ -47,6 +47,9 @@ class Settings:
     # LINE's account-link page; empty: LINE's own, or the emulator's when LINE_API_BASE_URL
     # points at the emulator.
     line_account_link_url: str = ""
+    # The channel's webhook redelivery is on (LINE Developers Console): said by the operator,
+    # since no API tells. Off, a webhook answered 503 while the database is away is lost.
+    webhook_redelivery: bool = False
     # Signs session cookies and CSRF tokens; empty: derived from the channel secret.
     secret_key: str = ""
     service_name: str = "ベネサポ"
@@ -82,6 +85,7 @@ def load_settings(
         line_rate_limit_per_second=float(env.get("LINE_RATE_LIMIT_PER_SECOND") or 1000),
         line_account_link_url=env.get("LINE_ACCOUNT_LINK_URL", ""),
         secret_key=env.get("SECRET_KEY", ""),
+        webhook_redelivery=_flag(env.get("LINE_WEBHOOK_REDELIVERY")),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )
     if require_secrets:
