@@ -85,6 +85,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         line_api_base_url=emulator_url,
         line_data_api_base_url=emulator_url,
         public_base_url=f"http://{host}:{port}",
+        webhook_redelivery=True,  # the emulator's is turned on below, as production's must be
     )
     runtime = build_runtime(settings)
     click.echo(f"database: {settings.database_url}")
@@ -99,6 +100,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         host=host,
         port=emulator_port,
     ).start()
+    emulator.state.redeliveries.configure(enabled=True)
     app = create_app(runtime=runtime)
     _deploy_rich_menus(runtime, get_services(app).line)
     server = make_dev_server(host, port, app)
