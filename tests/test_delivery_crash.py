@@ -128,3 +128,23 @@ def test_a_stalled_worker_whose_reply_was_taken_back_does_not_push_it(
     assert emulator.calls(PUSH) == []
     assert [m["via"] for m in emulator.inbox(chat.user_id)] == ["reply"]
     assert the_row(dbview).status == OutboxStatus.SENT
+
+
+def test_a_stalled_worker_failing_late_does_not_set_a_taken_back_reply_back_to_pending(
+    stopped, chat, emulator, dbview, app_clock
+):
+    assert emulator.send_text(chat.user_id, "使い方")["status"] == 200
+    stalled = Stalls(stopped.runtime, stopped.line)
+    process_with(stopped, stalled)
+    app_clock.advance(seconds=REPLY_CLAIM_LEASE.total_seconds() + 1)
+    stopped.deliverer.deliver_due()  # taken back and sent
+    assert the_row(dbview).status == OutboxStatus.SENT
+
+    emulator.inject_fault(REPLY, 500, count=stopped.line.retry.max_retries + 1)
+    Deliverer.send_many(stalled, stalled.held)  # its own try fails for good, late
+
+    assert the_row(dbview).status == OutboxStatus.SENT  # not pending again: no second send
+    app_clock.advance(minutes=10)
+    stopped.deliverer.deliver_due()
+    assert emulator.calls(PUSH) == []
+    assert len(emulator.inbox(chat.user_id)) == 1
