@@ -122,7 +122,8 @@ class Stack:
         wait_until(lambda: ready(self.port), 60, "the web process", self.web)
         self.start_worker()
         client = self.client
-        client.set_webhook_url(f"http://127.0.0.1:{self.port}/callback")
+        # LINE waits about 2 s for an answer (the emulator's default is a patient 10 s).
+        client.set_webhook_url(f"http://127.0.0.1:{self.port}/callback", self.args.line_timeout)
         self.users = [client.create_user(f"attack{i:04d}")["user_id"] for i in range(200)]
 
     def start_worker(self) -> None:
@@ -538,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=300.0, help="kill9 events/s (300)")
     parser.add_argument("--pg-events", type=int, default=600, help="events per outage burst (600)")
     parser.add_argument("--pg-rate", type=float, default=60.0, help="outage burst events/s (60)")
+    parser.add_argument(
+        "--line-timeout", type=float, default=2.0, help="s LINE waits for a webhook answer (2)"
+    )
     parser.add_argument("--fuzz", type=int, default=10_000, help="fuzzed bodies (10000)")
     parser.add_argument("--redemptions", type=int, default=20, help="concurrent redemptions (20)")
     parser.add_argument(

@@ -48,11 +48,20 @@ def config() -> ResponseReturnValue:
 
 @control_api.post("/webhook")
 def set_webhook() -> ResponseReturnValue:
-    url = _body().get("url")
+    """{url, timeout (optional): seconds the emulator waits for the bot's answer}."""
+    body = _body()
+    url, timeout = body.get("url"), body.get("timeout")
     if url is not None and not isinstance(url, str):
         return _problem(400, "url must be a string or null")
-    get_state().webhook_url = url
-    return jsonify({"webhook_url": url})
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
+    ):
+        return _problem(400, "timeout must be a positive number of seconds")
+    state = get_state()
+    state.webhook_url = url
+    if timeout is not None:
+        state.webhook_timeout = float(timeout)
+    return jsonify({"webhook_url": url, "timeout": state.webhook_timeout})
 
 
 @control_api.get("/webhook/redelivery")

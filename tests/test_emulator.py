@@ -850,3 +850,17 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_webhook_timeout_can_be_set_like_lines(
+    client: EmulatorClient, receiver: Receiver, emulator: EmulatorServer, user: str
+) -> None:
+    answer = threading.Event()
+    receiver.hook = lambda _body: answer.wait(10)  # a bot that answers only when told
+    client.set_webhook_url(receiver.url, timeout=0.05)
+    result = client.send_text(user, "hi")
+    answer.set()
+    assert result["status"] is None and "Timeout" in result["error"]
+    assert emulator.state.webhook_timeout == 0.05
+    with pytest.raises(EmulatorError):
+        client.set_webhook_url(receiver.url, timeout=0)
