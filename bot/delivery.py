@@ -20,12 +20,11 @@ from models.events import (
     OutboxStatus,
     OutgoingMessage,
     claim_due_outbox,
-    claim_still_held,
     finish_replying,
     has_due_outbox,
     record_sent,
-    replying_events,
 )
+from models.outbox_recovery import claim_still_held, replying_events
 from models.reminders import ReminderPolicy
 
 logger = logging.getLogger("benesapo.delivery")

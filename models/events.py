@@ -567,36 +567,6 @@ def _due_outbox_condition(now: datetime, quiet: bool) -> Any:
     return condition
 
 
-def replying_events(session: Session, rows: Sequence[OutgoingMessage]) -> dict[int, int]:
-    """{outbox row id: id of the webhook event it answers}, for rows whose event is still
-    `replying` (held until its reply is recorded: see finish_replying)."""
-    keys = {row.dedupe_key.removeprefix("event:"): row.id for row in rows}
-    keys = {event_id: row_id for event_id, row_id in keys.items() if ":" not in event_id}
-    if not keys:
-        return {}
-    found = session.execute(
-        select(WebhookEvent.webhook_event_id, WebhookEvent.id).where(
-            WebhookEvent.webhook_event_id.in_(keys), WebhookEvent.status == _REPLYING
-        )
-    ).all()
-    return {keys[webhook_event_id]: event_id for webhook_event_id, event_id in found}
-
-
-def claim_still_held(session: Session, row_id: int, attempts: int) -> bool:
-    """The claim of attempt number `attempts` on the row is still the current one (nobody
-    took it back since)."""
-    return (
-        session.scalar(
-            select(OutgoingMessage.id).where(
-                OutgoingMessage.id == row_id,
-                OutgoingMessage.status == OutboxStatus.SENDING.value,
-                OutgoingMessage.attempts == attempts,
-            )
-        )
-        is not None
-    )
-
-
 def has_due_outbox(engine: Engine, now: datetime, *, quiet: bool = False) -> bool:
     """A lock-free look (no write lock on SQLite) before claiming anything."""
     stmt = select(OutgoingMessage.id).where(_due_outbox_condition(now, quiet)).limit(1)
