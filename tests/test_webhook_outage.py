@@ -25,6 +25,7 @@ def settings_for(url: str, **changes: object) -> Settings:
         database_url=url,
         line_api_base_url="http://127.0.0.1:9",  # never called here
         webhook_workers=0,
+        secret_key="outage-test-secret-key",  # the web app needs one (issue 16, item 3)
         **changes,  # type: ignore[arg-type]
     )
 
