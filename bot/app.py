@@ -20,6 +20,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.session_cookie import configure_session_cookie
 from bot.wakeups import NewEventListener
 from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
+from bot.webhook_record import warn_without_redelivery
 from bot.worker import EventWorkerPool
 
 # Blueprints other than the core ones, by module (each exposes `bp`).
@@ -105,6 +106,7 @@ def create_app(
     def too_large(_exc):  # type: ignore[no-untyped-def]
         return jsonify({"error": "request body too large"}), 413
 
+    warn_without_redelivery(runtime.settings.webhook_redelivery)
     if start_workers:
         services.start_workers(runtime.settings.webhook_workers)
     return app

@@ -47,6 +47,9 @@ class Settings:
     # LINE's account-link page; empty: LINE's own, or the emulator's when LINE_API_BASE_URL
     # points at the emulator.
     line_account_link_url: str = ""
+    # The channel's webhook redelivery is on (LINE Developers Console): said by the operator,
+    # since no API tells. Off, a webhook answered 503 while the database is away is lost.
+    webhook_redelivery: bool = False
     # The LIFF app that opens the login page (its endpoint URL: PUBLIC_BASE_URL + "/link") and
     # the LINE Login channel it belongs to: the page proves who the browser's LINE user is by
     # having LINE verify the LIFF ID token against this channel. Linking is off while unset.
@@ -105,6 +108,7 @@ def load_settings(
         liff_id=env.get("LIFF_ID", "").strip(),
         line_login_channel_id=env.get("LINE_LOGIN_CHANNEL_ID", "").strip(),
         liff_sdk_url=env.get("LIFF_SDK_URL", "").strip(),
+        webhook_redelivery=_flag(env.get("LINE_WEBHOOK_REDELIVERY")),
         extra={k: v for k, v in env.items() if k.startswith("BENESAPO_")},
     )
     if require_secrets:

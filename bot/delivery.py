@@ -24,6 +24,7 @@ from models.events import (
     has_due_outbox,
     record_sent,
 )
+from models.outbox_recovery import claim_still_held, replying_events
 from models.reminders import ReminderPolicy
 
 logger = logging.getLogger("benesapo.delivery")
@@ -52,7 +53,7 @@ class Outgoing:
     event_id: int | None = None  # the webhook event it answers, held `replying` until sent
 
     @classmethod
-    def of(cls, row: OutgoingMessage) -> Outgoing:
+    def of(cls, row: OutgoingMessage, event_id: int | None = None) -> Outgoing:
         return cls(
             row.id,
             tuple(row.to),
@@ -62,6 +63,7 @@ class Outgoing:
             row.reply_deadline,
             row.reply_ambiguous,
             row.attempts,
+            event_id,
         )
 
     @classmethod
@@ -97,7 +99,9 @@ class Deliverer:
         if not has_due_outbox(self.runtime.engine, now, quiet=quiet):
             return 0  # a lock-free look first: idle workers take no write lock
         with transaction(self.runtime.session_factory) as session:
-            items = [Outgoing.of(row) for row in claim_due_outbox(session, now, limit, quiet=quiet)]
+            rows = claim_due_outbox(session, now, limit, quiet=quiet)
+            events = replying_events(session, rows)  # replies a dead worker left behind
+            items = [Outgoing.of(row, events.get(row.id)) for row in rows]
         self.send_many(items)
         return len(items)
 
@@ -149,9 +153,12 @@ class Deliverer:
                     result = self.line.reply(item.reply_token, item.messages)  # type: ignore[arg-type]
                 except InvalidReplyToken as exc:
                     if exc.ambiguous or ambiguous:
-                        # An earlier attempt (a timeout or a 5xx) may have reached LINE, and
-                        # the token is used up: LINE took that attempt, already delivered.
+                        # An earlier attempt (a timeout, a 5xx, a worker that died) may have
+                        # reached LINE, and the token is used up: it was delivered.
                         result = SendResult(exc.request_id, "reply", duplicate=True)
+                    elif not self._still_held(item):
+                        # Another worker took the claim back and used the token: its reply.
+                        return _Outcome(item, None, None, ambiguous, superseded=True)
                     else:
                         result = self.line.push(item.to[0], item.messages, item.retry_key)
                 except LineApiError as exc:
@@ -175,6 +182,9 @@ class Deliverer:
         statuses: list[str] = []
         for outcome in outcomes:
             item, result, error = outcome.item, outcome.result, outcome.error
+            if outcome.superseded:  # the claim's new holder records it
+                statuses.append(OutboxStatus.SENDING.value)
+                continue
             if result is not None:
                 sent.append((item.id, result.via, result.request_id, outcome.ambiguous))
                 statuses.append(OutboxStatus.SENT.value)
@@ -185,6 +195,7 @@ class Deliverer:
             failed.append(
                 {
                     "_id": item.id,
+                    "_attempts": item.attempts,
                     "reply_ambiguous": outcome.ambiguous,
                     "status": status,
                     "last_error": str(error)[:2000],
@@ -212,9 +223,19 @@ class Deliverer:
             finish_replying(session, [o.item.event_id for o in outcomes if o.item.event_id])
         return statuses
 
+    def _still_held(self, item: Outgoing) -> bool:
+        with self.runtime.session_factory() as session:
+            return claim_still_held(session, item.id, item.attempts)
+
 
 _outbox = OutgoingMessage.__table__
-_UPDATE_BY_ID = update(_outbox).where(_outbox.c.id == bindparam("_id"))
+# A failure is recorded only while the claim is still this attempt's (a claim taken back by
+# another worker, who may have sent it since, is not set back to pending).
+_UPDATE_BY_ID = update(_outbox).where(
+    _outbox.c.id == bindparam("_id"),
+    _outbox.c.attempts == bindparam("_attempts"),
+    _outbox.c.status == OutboxStatus.SENDING.value,
+)
 
 
 @dataclass(frozen=True)
@@ -223,3 +244,4 @@ class _Outcome:
     result: SendResult | None
     error: LineApiError | None
     ambiguous: bool
+    superseded: bool = False  # another worker took the claim back: not ours to record

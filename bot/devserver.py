@@ -98,6 +98,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
         public_base_url=f"http://{host}:{port}",
         liff_id=DEV_LIFF_ID,
         line_login_channel_id=DEV_LOGIN_CHANNEL_ID,
+        webhook_redelivery=True,  # the emulator's is turned on below, as production's must be
     )
     runtime = build_runtime(settings)
     click.echo(f"database: {settings.database_url}")
@@ -115,6 +116,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 8000, emulator_port: int = 8001
     emulator.state.liff.add_app(
         f"{settings.public_base_url}/link", liff_id=DEV_LIFF_ID, channel_id=DEV_LOGIN_CHANNEL_ID
     )
+    emulator.state.redeliveries.configure(enabled=True)
     app = create_app(runtime=runtime)
     _deploy_rich_menus(runtime, get_services(app).line)
     server = make_dev_server(host, port, app)

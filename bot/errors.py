@@ -11,17 +11,14 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from bot.logging_setup import exception_fields, log_fields
 from bot.webhook import WEBHOOK_PATH
+from bot.webhook_record import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger("benesapo.app")
 
-# The database is down, unreachable or its pool is exhausted: 503, as GET /healthz answers.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 JSON_PATHS = (WEBHOOK_PATH, "/api/")  # what machines call: answered in JSON
 
 

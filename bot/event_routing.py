@@ -61,9 +61,9 @@ def route_event(
     payload: dict[str, Any] = event.payload
     if payload.get("mode") == "standby":
         return [], "ignored:standby"
-    if event.is_redelivery and is_beyond_retention(
-        event.occurred_at, event.received_at, settings.retention_days
-    ):  # its first delivery's record may be deleted by now: it may have been applied already
+    if is_beyond_retention(event.occurred_at, event.received_at, settings.retention_days):
+        # Its first delivery's record may be deleted by now, so it may have been applied
+        # already; LINE does not always mark a redelivery (isRedelivery), so age alone decides.
         return [], "ignored:beyond_retention"
     if event.source_type in {"group", "room"}:
         if event.event_type in {"leave", "memberLeft", "unsend"}:

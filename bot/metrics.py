@@ -21,6 +21,14 @@ EVENTS_RECEIVED = Counter(
 EVENTS_DUPLICATE = Counter(
     "benesapo_webhook_events_duplicate_total", "Webhook events already recorded (redelivery)"
 )
+WEBHOOK_REFUSED = Counter(
+    "benesapo_webhook_refused_total",
+    "Webhook requests answered 5xx with their events unrecorded (lost unless LINE redelivers)",
+    ["reason"],
+)
+EVENTS_REFUSED = Counter(
+    "benesapo_webhook_events_refused_total", "Events in webhook requests answered 5xx"
+)
 EVENTS_PROCESSED = Counter(
     "benesapo_webhook_events_processed_total", "Webhook events processed", ["type", "outcome"]
 )

@@ -13,8 +13,7 @@ from linebot.v3.webhook import SignatureValidator
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import metrics
-from models.db import single_statement
-from models.events import record_events
+from bot.webhook_record import DATABASE_UNAVAILABLE, record_retrying
 
 logger = logging.getLogger("benesapo.webhook")
 bp = Blueprint("webhook", __name__)
@@ -186,8 +185,13 @@ def callback():  # type: ignore[no-untyped-def]
         logger.warning(json.dumps({"event": "webhook_rejected", "reason": str(exc)}))
         return _error(400, str(exc))
     if events:
-        with single_statement(runtime.engine) as conn:  # one INSERT of all the events
-            new = record_events(conn, events, runtime.clock.now())
+        try:  # one INSERT of all the events, tried again while the database is briefly away
+            new = record_retrying(runtime.engine, events, runtime.clock.now)
+        except DATABASE_UNAVAILABLE:
+            # Answered 503 (bot.errors): LINE sends it again only with webhook redelivery on.
+            metrics.WEBHOOK_REFUSED.labels("database_unavailable").inc()
+            metrics.EVENTS_REFUSED.inc(len(events))
+            raise
         by_id = {e["webhookEventId"]: e["type"] for e in events}
         for event_id in new:
             metrics.EVENTS_RECEIVED.labels(by_id[event_id]).inc()

@@ -12,6 +12,11 @@ from richmenu.switching import sync_pending
 
 logger = logging.getLogger("benesapo.worker")
 
+# Even while events keep a thread busy, it sweeps the outbox this often: a reply a dead
+# worker left unrecorded must be retried while its reply token is still good (REPLY_CLAIM_LEASE
+# after its claim, well within the token's lifetime), not after the backlog.
+BUSY_SWEEP_SECONDS = 2.0
+
 
 class EventWorkerPool:
     def __init__(
@@ -62,10 +67,11 @@ class EventWorkerPool:
                     sync_pending(self.processor.runtime, self.deliverer.line)
                 # The outbox sweep (retries, rows a crash left behind) runs on a timer, not on
                 # every wake-up, so a burst of webhooks is not slowed by it.
-                if not worked and time.monotonic() - last_sweep >= self.poll_interval:
+                since = time.monotonic() - last_sweep
+                if since >= BUSY_SWEEP_SECONDS or (not worked and since >= self.poll_interval):
                     last_sweep = time.monotonic()
                     self.processor.release_stale_replies()
-                    worked = self.deliverer.deliver_due() > 0
+                    worked = self.deliverer.deliver_due() > 0 or worked
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away
                 logger.exception("worker loop error")
                 worked = False

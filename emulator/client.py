@@ -49,8 +49,12 @@ class EmulatorClient:
     def config(self) -> dict[str, Any]:
         return self._get("/_emulator/config")
 
-    def set_webhook_url(self, url: str | None) -> None:
-        self._post("/_emulator/webhook", {"url": url})
+    def set_webhook_url(self, url: str | None, timeout: float | None = None) -> None:
+        """The bot's webhook URL; `timeout`: how long to wait for its answers (s)."""
+        body: dict[str, Any] = {"url": url}
+        if timeout is not None:
+            body["timeout"] = timeout
+        self._post("/_emulator/webhook", body)
 
     def create_user(
         self, display_name: str | None = None, user_id: str | None = None
@@ -215,6 +219,15 @@ class EmulatorClient:
 
     def set_quota(self, value: int) -> None:
         self._post("/_emulator/quota", {"value": value})
+
+    def set_webhook_redelivery(self, enabled: bool, delays: list[float] | None = None) -> None:
+        body: dict[str, Any] = {"enabled": enabled}
+        if delays is not None:
+            body["delays"] = delays
+        self._post("/_emulator/webhook/redelivery", body)
+
+    def pending_redeliveries(self) -> int:
+        return int(self._get("/_emulator/webhook/redelivery")["pending"])
 
     def reset(self) -> None:
         self._post("/_emulator/reset")

@@ -48,11 +48,42 @@ def config() -> ResponseReturnValue:
 
 @control_api.post("/webhook")
 def set_webhook() -> ResponseReturnValue:
-    url = _body().get("url")
+    """{url, timeout (optional): seconds the emulator waits for the bot's answer}."""
+    body = _body()
+    url, timeout = body.get("url"), body.get("timeout")
     if url is not None and not isinstance(url, str):
         return _problem(400, "url must be a string or null")
-    get_state().webhook_url = url
-    return jsonify({"webhook_url": url})
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
+    ):
+        return _problem(400, "timeout must be a positive number of seconds")
+    state = get_state()
+    state.webhook_url = url
+    if timeout is not None:
+        state.webhook_timeout = float(timeout)
+    return jsonify({"webhook_url": url, "timeout": state.webhook_timeout})
+
+
+@control_api.get("/webhook/redelivery")
+def get_redelivery() -> ResponseReturnValue:
+    queue = get_state().redeliveries
+    return jsonify({"enabled": queue.enabled, "delays": queue.delays, "pending": queue.pending()})
+
+
+@control_api.post("/webhook/redelivery")
+def set_redelivery() -> ResponseReturnValue:
+    """Turn LINE's webhook redelivery on or off: {enabled, delays (s, optional)}."""
+    body = _body()
+    enabled, delays = body.get("enabled"), body.get("delays")
+    if not isinstance(enabled, bool):
+        return _problem(400, "enabled must be true or false")
+    if delays is not None and not (
+        isinstance(delays, list)
+        and all(isinstance(d, int | float) and not isinstance(d, bool) and d >= 0 for d in delays)
+    ):
+        return _problem(400, "delays must be a list of seconds")
+    get_state().redeliveries.configure(enabled, delays)
+    return get_redelivery()
 
 
 @control_api.get("/users")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from emulator.liff_state import LiffRegistry
+from emulator.redelivery import RedeliveryQueue
 
 REPLY_TOKEN_TTL_SECONDS = 60.0
 LINK_TOKEN_TTL_SECONDS = 600.0
@@ -166,6 +167,7 @@ class EmulatorState:
         self.bot_user_id = new_user_id()
         self.bot_display_name = "ベネサポ"
         self.webhook_timeout = 10.0
+        self.redeliveries = RedeliveryQueue(self)  # off, as LINE's default
         self.users: dict[str, User] = {}
         self.calls: list[RecordedCall] = []
         self.reply_tokens: dict[str, ReplyToken] = {}
@@ -430,6 +432,7 @@ class EmulatorState:
             self.link_tokens.clear()
             self.retry_keys.clear()
             self.loading.clear()
+            self.redeliveries.clear()
             self.total_usage = 0
             self._reset_rich_menus_locked()
         self.liff.reset()

@@ -94,9 +94,22 @@ def encode(body: dict[str, Any]) -> bytes:
 
 
 def deliver_raw(
-    state: EmulatorState, raw: bytes, *, signed: bool = True, signature: str | None = None
+    state: EmulatorState,
+    raw: bytes,
+    *,
+    signed: bool = True,
+    signature: str | None = None,
+    attempt: int = 0,
 ) -> Delivery:
-    """POST the exact bytes to the bot's webhook URL, signed like LINE."""
+    """POST the exact bytes to the bot's webhook URL, signed like LINE; a failed delivery is
+    redelivered later when redelivery is on (`attempt`: 0 for the first delivery)."""
+    delivery = _post(state, raw, signed=signed, signature=signature)
+    if signed and signature is None:  # a deliberately mis-signed body is not LINE's to resend
+        state.redeliveries.after_delivery(raw, delivery.status, attempt)
+    return delivery
+
+
+def _post(state: EmulatorState, raw: bytes, *, signed: bool, signature: str | None) -> Delivery:
     url = state.webhook_url
     if not url:
         return Delivery(None, "", "the bot's webhook URL is not set")

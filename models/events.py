@@ -56,6 +56,10 @@ OPEN_STATUSES = (EventStatus.PENDING.value, EventStatus.PROCESSING.value)
 # events are processed, and their replies sent, in order.
 ORDER_STATUSES = (*OPEN_STATUSES, EventStatus.REPLYING.value)
 CLAIM_LEASE = timedelta(minutes=5)
+# A reply claimed for sending whose outcome was not recorded after this long, while its reply
+# token is still good (its worker died, or hangs): taken back and retried by reply, so that
+# LINE's "Invalid reply token" proves the first attempt delivered it (no push, no duplicate).
+REPLY_CLAIM_LEASE = timedelta(seconds=10)
 # A reply not recorded as sent after this long (its worker died between commit and send; the
 # outbox retries it) stops holding the user's next events back.
 REPLY_HOLD = timedelta(minutes=2)
@@ -512,7 +516,12 @@ def _queue_statement(postgres: bool) -> Any:
 
 
 def mark_sending(row: OutgoingMessage, now: datetime) -> OutgoingMessage:
-    """Claim a row for one send attempt (a claim older than CLAIM_LEASE is taken back)."""
+    """Claim a row for one send attempt (a stale claim is taken back: CLAIM_LEASE, or
+    REPLY_CLAIM_LEASE for a reply whose token is still good). A taken-back claim's attempt
+    may have reached LINE: the row becomes `reply_ambiguous`, so that a used reply token then
+    counts as delivered."""
+    if row.status == OutboxStatus.SENDING.value:
+        row.reply_ambiguous = True
     row.status = OutboxStatus.SENDING.value
     row.next_attempt_at = now
     row.attempts += 1
@@ -545,6 +554,12 @@ def _due_outbox_condition(now: datetime, quiet: bool) -> Any:
         and_(
             OutgoingMessage.status == OutboxStatus.SENDING.value,
             OutgoingMessage.next_attempt_at <= now - CLAIM_LEASE,
+        ),
+        and_(
+            OutgoingMessage.status == OutboxStatus.SENDING.value,
+            OutgoingMessage.reply_token.is_not(None),
+            OutgoingMessage.reply_deadline > now,
+            OutgoingMessage.next_attempt_at <= now - REPLY_CLAIM_LEASE,
         ),
     )
     if quiet:

@@ -50,7 +50,7 @@ def all_event_types() -> list[dict]:
     events = []
     for event in copy.deepcopy(SAMPLE["events"]) + copy.deepcopy(EXTRA_EVENTS):
         event.setdefault("mode", "active")
-        event.setdefault("timestamp", 1_700_000_000_000)
+        event.setdefault("timestamp", 1_775_000_000_000)
         event["deliveryContext"] = {"isRedelivery": False}
         event["webhookEventId"] = event_id()  # the sample shares one id across events
         events.append(event)
@@ -308,7 +308,7 @@ def test_events_of_one_user_are_processed_in_timestamp_order(
     services.router.intent(lambda ctx, i: i.text.startswith("順番"))(record)
     try:
         events = [
-            text_event(f"順番{i}", chat.user_id, timestamp=1_700_000_000_000 + i) for i in range(6)
+            text_event(f"順番{i}", chat.user_id, timestamp=1_775_000_000_000 + i) for i in range(6)
         ]
         deliver_and_settle(emulator, session_factory, list(reversed(events)))
     finally:

@@ -810,3 +810,57 @@ def test_concurrent_pushes_with_one_retry_key_deliver_once(
 
     assert sorted(statuses) == [200] + [409] * 7
     assert len(client.inbox(user)) == 1
+
+
+def test_failed_webhook_is_redelivered_only_when_redelivery_is_on(
+    client: EmulatorClient, receiver: Receiver, user: str
+) -> None:
+    failures = [1, 1, 1]  # the bot answers 500 to the first three requests
+
+    def flaky(_body: dict[str, Any]) -> None:
+        if failures:
+            failures.pop()
+            raise RuntimeError("database away")
+
+    receiver.hook = flaky
+    off = client.send_text(user, "redelivery off")  # LINE's default: lost
+    assert off["status"] == 500
+
+    client.set_webhook_redelivery(True, delays=[0.01, 0.01, 0.01])
+    on = client.send_text(user, "redelivery on")
+    assert on["status"] == 500
+
+    def delivered() -> bool:
+        return client.pending_redeliveries() == 0 and len(receiver.bodies) == 4
+
+    wait_for(delivered)
+    first, *again = [e for e in receiver.events() if e["webhookEventId"] == on["webhookEventId"]]
+    assert first["deliveryContext"] == {"isRedelivery": False}
+    assert [e["deliveryContext"] for e in again] == [{"isRedelivery": True}] * 2
+    assert {e["timestamp"] for e in again} == {on["event"]["timestamp"]}
+    parsed = WebhookParser(SECRET).parse(receiver.bodies[-1], receiver.signatures[-1] or "")
+    assert parsed[0].delivery_context.is_redelivery is True
+    # The event of the first, failed request with redelivery off was sent once, never again.
+    assert [e["webhookEventId"] for e in receiver.events()].count(off["webhookEventId"]) == 1
+    assert client.pending_redeliveries() == 0
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_webhook_timeout_can_be_set_like_lines(
+    client: EmulatorClient, receiver: Receiver, emulator: EmulatorServer, user: str
+) -> None:
+    answer = threading.Event()
+    receiver.hook = lambda _body: answer.wait(10)  # a bot that answers only when told
+    client.set_webhook_url(receiver.url, timeout=0.05)
+    result = client.send_text(user, "hi")
+    answer.set()
+    assert result["status"] is None and "Timeout" in result["error"]
+    assert emulator.state.webhook_timeout == 0.05
+    with pytest.raises(EmulatorError):
+        client.set_webhook_url(receiver.url, timeout=0)

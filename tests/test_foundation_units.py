@@ -216,7 +216,7 @@ def test_concurrent_workers_process_each_event_once_in_user_order(
 
     users = [f"U{i:032d}" for i in range(8)]
     events = [
-        text_event(f"{n:03d}", user, timestamp=1_700_000_000_000 + n)
+        text_event(f"{n:03d}", user, timestamp=1_775_000_000_000 + n)
         for n in range(15)
         for user in users
     ]
@@ -276,7 +276,7 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
 
     users = [f"U{i:032d}" for i in range(3)]
     events = [
-        text_event(word, user, timestamp=1_700_000_000_000 + n)
+        text_event(word, user, timestamp=1_775_000_000_000 + n)
         for n, (word, user) in enumerate(zip(["a", "boom", "c"], users, strict=True))
     ]
     with transaction(session_factory) as session:
@@ -423,7 +423,7 @@ def test_a_users_next_event_waits_until_the_earlier_reply_is_sent(
 
     user = "U" + "7" * 32
     first, second = (
-        text_event(word, user, timestamp=1_700_000_000_000 + n)
+        text_event(word, user, timestamp=1_775_000_000_000 + n)
         for n, word in enumerate(["one", "two"])
     )
     seen_during_send: list[tuple[str, list[str]]] = []
@@ -468,7 +468,7 @@ def test_a_reply_a_dead_worker_never_recorded_stops_holding_the_user_back(
 
     user = "U" + "8" * 32
     first, second = (
-        text_event(word, user, timestamp=1_700_000_000_000 + n)
+        text_event(word, user, timestamp=1_775_000_000_000 + n)
         for n, word in enumerate(["one", "two"])
     )
     with transaction(session_factory) as session:

@@ -76,6 +76,7 @@ def test_callback_on_a_failing_database_is_503_and_one_json_line(
         channel_access_token=ACCESS_TOKEN,
         database_url=no_tables_url if database_url == "no tables" else database_url,
         secret_key=SECRET_KEY,
+        webhook_redelivery=True,  # no start-up warning: the error is the only line
     )
     runtime = build_runtime(settings, clock=clock)
     try:
@@ -108,14 +109,17 @@ def test_callback_on_a_failing_database_is_503_and_one_json_line(
 def test_an_unexpected_error_is_500_json_on_callback_and_html_elsewhere(
     engine, db, clock, log_lines, monkeypatch
 ):
-    import bot.webhook
+    import bot.webhook_record
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"a bug that mentions {SECRET_TEXT}")
 
-    monkeypatch.setattr(bot.webhook, "record_events", broken)
+    monkeypatch.setattr(bot.webhook_record, "record_events", broken)
     settings = Settings(
-        channel_secret=CHANNEL_SECRET, channel_access_token=ACCESS_TOKEN, secret_key=SECRET_KEY
+        channel_secret=CHANNEL_SECRET,
+        channel_access_token=ACCESS_TOKEN,
+        webhook_redelivery=True,
+        secret_key=SECRET_KEY,
     )
     app = create_app(
         runtime=build_runtime(settings, engine=engine, clock=clock), start_workers=False

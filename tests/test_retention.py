@@ -147,8 +147,33 @@ def test_an_event_redelivered_after_its_record_was_pruned_is_not_applied_again(
     assert chat.new_messages() == []
     assert dbview.scalar(select(OutgoingMessage.id)) is None
 
-    # A first delivery of an event that old (not a redelivery) is still answered.
-    late = text_event("使い方", chat.user_id, timestamp=int(first["event"]["timestamp"]))
-    assert emulator.deliver({"destination": "U0", "events": [late]})["status"] == 200
-    wait_until(lambda: event_settled(session_factory, late["webhookEventId"]))
+
+def test_an_event_older_than_the_window_is_ignored_without_is_redelivery(
+    chat, emulator, services, session_factory, dbview, app_clock
+):
+    # LINE does not always flag a redelivery: the pruned event comes back as a plain one.
+    app_clock.set(datetime.now(UTC))
+    first = emulator.send_text(chat.user_id, "使い方")
+    wait_until(lambda: event_settled(session_factory, first["webhookEventId"]))
+    assert len(chat.new_messages()) == 1
+
+    app_clock.advance(days=31)
+    assert prune_records(services.runtime) == {"events": 1, "messages": 1}
+    again = emulator.deliver({"destination": "U0", "events": [first["event"]]})
+    assert again["status"] == 200
+    assert first["event"]["deliveryContext"] == {"isRedelivery": False}
+    wait_until(lambda: event_settled(session_factory, first["webhookEventId"]))
+    row = dbview.scalar(select(WebhookEvent))
+    assert row.handler == "ignored:beyond_retention"
+    assert chat.new_messages() == []
+    assert dbview.scalar(select(OutgoingMessage.id)) is None
+
+    # An event inside the window is answered as usual.
+    recent = text_event(
+        "使い方",
+        chat.user_id,
+        timestamp=int((app_clock.now() - timedelta(days=29)).timestamp() * 1000),
+    )
+    assert emulator.deliver({"destination": "U0", "events": [recent]})["status"] == 200
+    wait_until(lambda: event_settled(session_factory, recent["webhookEventId"]))
     assert len(chat.new_messages()) == 1
