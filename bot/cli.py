@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bot.commands.faq",
     "bot.commands.inquiries",
     "bot.commands.points",
+    "bot.commands.apikeys",
     "bot.commands.richmenu",
 ]
 

@@ -130,9 +130,9 @@ def create_api_key(
 
 def list_api_keys(session: Session) -> list[KeyInfo]:
     rows = session.execute(
-        select(ApiKey, Partner.name).join(Partner, Partner.id == ApiKey.partner_id).order_by(
-            Partner.name, ApiKey.id
-        )
+        select(ApiKey, Partner.name)
+        .join(Partner, Partner.id == ApiKey.partner_id)
+        .order_by(Partner.name, ApiKey.id)
     ).all()
     return [
         KeyInfo(

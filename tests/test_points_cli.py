@@ -8,7 +8,8 @@ from sqlalchemy import select
 from test_points_support import T0, make_member
 
 from bot.cli import LazyRuntime
-from bot.commands.points import apikey, points
+from bot.commands.apikeys import apikey
+from bot.commands.points import points
 from bot.config import Settings
 from bot.runtime import build_runtime
 from models.apikey import ApiKey, authenticate

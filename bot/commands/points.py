@@ -1,4 +1,4 @@
-"""`benesapo points …` (jobs, bulk import) and `benesapo apikey create NAME`."""
+"""`benesapo points …`: ledger jobs by hand and bulk import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import click
 
 from bot.runtime import Runtime
 from bot.scheduler import confirm_pending, expire_lots
-from models.apikey import create_api_key
 from models.points import PointsError, PointsLedger, run_in_transaction
 from models.timeutil import parse_iso
 
@@ -156,24 +155,4 @@ def import_csv(lazy, file: Path) -> None:  # type: ignore[no-untyped-def]
         raise SystemExit(1)
 
 
-@click.group()
-def apikey() -> None:
-    """Partner API keys."""
-
-
-@apikey.command("create")
-@click.argument("name")
-@click.pass_obj
-def apikey_create(lazy, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Create a partner API key and print it once (only its hash is stored)."""
-    runtime = lazy.get()
-    try:
-        with runtime.session_factory() as session, session.begin():
-            row, plain = create_api_key(session, name, runtime.clock.now())
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"API key {row.name!r} created. Store it now; it will not be shown again:")
-    click.echo(plain)
-
-
-COMMANDS = [points, apikey]
+COMMANDS = [points]
