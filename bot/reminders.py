@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from bot.batch import each_isolated, is_outage
 from bot.delivery import Deliverer, Outgoing
 from bot.line_client import LineApiError, LineClient
 from bot.runtime import Runtime
@@ -29,6 +30,7 @@ from models.reminders import (
 
 logger = logging.getLogger("benesapo.reminders")
 
+JOB = "expiry_reminders"
 # Message groups claimed per transaction and sent, one after another, by one pool thread.
 CLAIM_GROUPS = 10
 
@@ -46,6 +48,7 @@ class ReminderReport:
     deferred: int = 0  # queued; LINE was unavailable, the outbox job retries
     skipped: int = 0  # already told (another run got there first)
     not_sent: int = 0  # stopped by quiet hours or the budget
+    bad_rows: int = 0  # members that could not be claimed (logged, counted); the rest went on
     stopped: str | None = None  # "quiet_hours" | "budget" | "no_reminders_today"
     by_stage: dict[int, int] = field(default_factory=dict)
 
@@ -206,15 +209,48 @@ class ReminderRun:
         now: datetime,
         report: ReminderReport,
     ) -> list[Outgoing]:
+        """Claim the groups in one transaction; if that raises, group by group, and a group
+        that still fails member by member: a member who cannot be claimed is skipped (logged,
+        counted), everyone else is reminded."""
+        try:
+            return self._claim_now(groups, window, now, report)
+        except Exception as exc:  # noqa: BLE001 - retried in smaller parts below
+            if is_outage(exc):
+                raise
+        items: list[Outgoing] = []
+        for group in groups:
+            try:
+                items += self._claim_now([group], window, now, report)
+            except Exception as exc:  # noqa: BLE001 - retried member by member
+                if is_outage(exc):
+                    raise
+                done, failed = each_isolated(
+                    JOB,
+                    group,
+                    lambda r: self._claim_now([[r]], window, now, report),
+                    label=lambda r: f"member_pk={r.member_pk}",
+                )
+                items += [item for _, claimed in done for item in claimed]
+                report.bad_rows += len(failed)
+        return items
+
+    def _claim_now(
+        self,
+        groups: list[list[DueReminder]],
+        window: ReminderWindow,
+        now: datetime,
+        report: ReminderReport,
+    ) -> list[Outgoing]:
         """Claim the members' slots and queue one message per group, claimed for sending,
         in one transaction (one INSERT for the slots, one for the messages)."""
         stage = window.stage or 1
+        skipped = 0
         with transaction(self.runtime.session_factory) as session:
             claimed = set(record_sends(session, [r for g in groups for r in g], window, now))
             rows = []
             for group in groups:
                 mine = [r for r in group if r.member_pk in claimed]
-                report.skipped += len(group) - len(mine)
+                skipped += len(group) - len(mine)
                 if not mine:
                     continue
                 # Keyed by a member this run claimed: unique even if a concurrent run claimed
@@ -235,6 +271,7 @@ class ReminderRun:
         ]
         recipients = sum(len(item.to) for item in items)
         with self._tally:
+            report.skipped += skipped
             report.api_calls += len(items)
             report.messages += recipients
             report.by_stage[stage] = report.by_stage.get(stage, 0) + recipients

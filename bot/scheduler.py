@@ -76,6 +76,7 @@ def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> 
         "failed": report.failed,
         "deferred": report.deferred,
         "not_sent": report.not_sent,
+        "bad_rows": report.bad_rows,
     }
 
 
