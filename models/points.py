@@ -1168,18 +1168,49 @@ class PointsLedger:
         )
 
     # ------------------------------------------------------------------ jobs (set-based)
-    def _settle(self, op: _Op) -> None:
-        """Bring one member up to `op.at` with the same SQL the jobs run for everyone.
+    def _settle(self, op: _Op) -> tuple[int, int]:
+        """Bring one member up to `op.at` with the same SQL the jobs run for everyone;
+        returns the lots (confirmed, expired).
 
         Runs in its own savepoint before each operation, so a refused operation still leaves
         the member settled (the caller may commit after a `PointsError`)."""
         confirmed = self._confirm_sql(op.at, member_pk=op.member.id)
         expired = self._expire_sql(op.at, member_pk=op.member.id)
+        counts = [0, 0]
         if confirmed:
             self._auto_apply_confirmed(op, confirmed)
-            self._bump_watermarks(confirmed, PointLot.available_at)
+            counts[0] = self._bump_watermarks(confirmed, PointLot.available_at)
         if expired:
-            self._bump_watermarks(expired, PointLot.expires_at)
+            counts[1] = self._bump_watermarks(expired, PointLot.expires_at)
+        return counts[0], counts[1]
+
+    def settle_member(self, member_pk: int, now: datetime | None = None) -> tuple[int, int]:
+        """The jobs for one member (their row-by-row fallback): confirm, then expire, what is
+        due at `now`; returns the lots (confirmed, expired)."""
+        now = now or self.clock.now()
+        with self.session.begin_nested():
+            account = self._lock_account(member_pk)
+            member = self.session.get(Member, member_pk)
+            if member is None:
+                raise PointsError("unknown_member", f"no member with key {member_pk}")
+            return self._settle(_Op("settle", member, account, now))
+
+    def members_due(self, *, confirm: bool, now: datetime | None = None) -> list[int]:
+        """Members with lots to confirm (or to expire) at `now`."""
+        now = now or self.clock.now()
+        due = (
+            (PointLot.confirmed_at.is_(None), PointLot.available_at <= now)
+            if confirm
+            else (PointLot.expires_at <= now,)
+        )
+        return list(
+            self.session.scalars(
+                select(PointLot.member_pk)
+                .where(PointLot.status == LotStatus.ACTIVE, *due)
+                .distinct()
+                .order_by(PointLot.member_pk)
+            )
+        )
 
     def confirm_due(self, now: datetime | None = None) -> int:
         """Job: pending lots whose period has ended become available (Art. 2.3)."""

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, timedelta
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
+from test_points_support import T0, make_member
 
+from bot.config import Settings
 from bot.metrics import BATCH_ROWS_FAILED
+from bot.points_jobs import confirm_pending, expire_lots
+from bot.runtime import build_runtime
+from models.db import is_postgres
 from models.points import PointsLedger
 from models.points_tables import PointLot
 from models.reminders import ReminderSend
@@ -47,3 +54,94 @@ def test_a_member_with_2_63_points_does_not_stop_the_reminder_run(db, emulator, 
     assert [(e["event"], e["row"]) for e in logged] == [
         ("batch_row_failed", f"member_pk={poison.id}")
     ]
+
+
+# -- the points jobs: a row the set-based statement cannot write ------------------------------
+
+
+@contextmanager
+def poison_entries(engine):
+    """A database trigger refuses every ledger entry for the reference "poison": a row that
+    can never be processed, whatever the job does."""
+    postgres = is_postgres(engine)
+    with engine.begin() as conn:
+        if postgres:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION poison_entries() RETURNS trigger AS $$ BEGIN"
+                    " IF NEW.source_ref = 'poison' THEN RAISE EXCEPTION 'poison row'; END IF;"
+                    " RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER poison_entries BEFORE INSERT ON point_entries"
+                    " FOR EACH ROW EXECUTE FUNCTION poison_entries()"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER poison_entries BEFORE INSERT ON point_entries"
+                    " WHEN NEW.source_ref = 'poison' BEGIN SELECT RAISE(ABORT, 'poison row'); END"
+                )
+            )
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if postgres:
+                conn.execute(text("DROP TRIGGER IF EXISTS poison_entries ON point_entries"))
+                conn.execute(text("DROP FUNCTION IF EXISTS poison_entries()"))
+            else:
+                conn.execute(text("DROP TRIGGER IF EXISTS poison_entries"))
+
+
+@pytest.fixture
+def jobs_runtime(engine):
+    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
+    return build_runtime(settings, engine=engine, clock=FixedClock(T0))
+
+
+def _three_members(db, *, grant: bool = False) -> list[int]:
+    ledger = PointsLedger(db, FixedClock(T0))
+    members = []
+    for n, ref in enumerate(["ok-1", "poison", "ok-2"]):
+        member = make_member(db, f"M30{n:02d}")
+        if grant:
+            ledger.grant(member, 100, ref, "x", key=f"k-{ref}")
+        else:
+            ledger.earn(member, 100, ref, key=f"k-{ref}")
+        members.append(member.id)
+    db.commit()
+    return members
+
+
+def test_confirm_job_confirms_everyone_but_the_bad_row(db, engine, jobs_runtime, caplog):
+    members = _three_members(db)
+    before = failed_rows("confirm_pending_points")
+    with poison_entries(engine), caplog.at_level(logging.ERROR, logger="benesapo.batch"):
+        counts = confirm_pending(jobs_runtime, T0 + timedelta(days=31))
+    assert counts == {"confirmed": 2, "bad_rows": 1}
+    assert failed_rows("confirm_pending_points") == before + 1
+    confirmed = dict(db.execute(select(PointLot.source_ref, PointLot.confirmed_at)).all())
+    assert confirmed["ok-1"] and confirmed["ok-2"] and confirmed["poison"] is None
+    logged = [r.fields for r in caplog.records if r.name == "benesapo.batch"]
+    assert [e["row"] for e in logged] == [f"member_pk={members[1]}"]
+
+
+def test_expire_job_expires_everyone_but_the_bad_row(db, engine, jobs_runtime):
+    _three_members(db, grant=True)
+    before = failed_rows("expire_point_lots")
+    with poison_entries(engine):
+        counts = expire_lots(jobs_runtime, T0 + timedelta(days=5 * 365))
+    assert counts == {"expired": 2, "bad_rows": 1}
+    assert failed_rows("expire_point_lots") == before + 1
+    status = dict(db.execute(select(PointLot.source_ref, PointLot.status)).all())
+    assert status == {"ok-1": "expired", "poison": "active", "ok-2": "expired"}
+
+
+def test_without_a_bad_row_the_jobs_run_set_based(db, jobs_runtime):
+    _three_members(db)
+    counts = confirm_pending(jobs_runtime, T0 + timedelta(days=31))
+    assert counts == {"confirmed": 3, "bad_rows": 0}

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from bot.runtime import Runtime
-from bot.scheduler import confirm_pending, expire_lots
+from bot.points_jobs import confirm_pending, expire_lots
 from models.points import PointsError, PointsLedger, run_in_transaction
 from models.timeutil import parse_iso
 
