@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from bot.runtime import Runtime
 from bot.points_jobs import confirm_pending, expire_lots
+from bot.runtime import Runtime
 from models.points import PointsError, PointsLedger, run_in_transaction
 from models.timeutil import parse_iso
 
@@ -22,7 +22,7 @@ def _now(runtime: Runtime, raw: str | None) -> datetime:
         return runtime.clock.now()
     try:
         return parse_iso(raw)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise click.BadParameter(f"not an ISO 8601 time: {raw}", param_hint="--now") from exc
 
 
@@ -120,7 +120,10 @@ def _import_row(runtime: Runtime, row: dict[str, str]) -> bool:
         raise ValueError(f"points must be an integer, got {raw_points!r}")
     amount = int(raw_points)
     when = (row.get("occurred_at") or "").strip()
-    occurred_at = parse_iso(when) if when else None
+    try:
+        occurred_at = parse_iso(when) if when else None
+    except OverflowError as exc:
+        raise ValueError(f"occurred_at is out of range: {when!r}") from exc
     key = f"import:{kind}:{source_ref}"
 
     def work(session) -> bool:  # type: ignore[no-untyped-def]
