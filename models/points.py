@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+MemberRange = tuple[int, int]  # member keys, inclusive
 
 
 @dataclass(frozen=True)
@@ -1168,35 +1169,22 @@ class PointsLedger:
         )
 
     # ------------------------------------------------------------------ jobs (set-based)
-    def _settle(self, op: _Op) -> tuple[int, int]:
-        """Bring one member up to `op.at` with the same SQL the jobs run for everyone;
-        returns the lots (confirmed, expired).
+    def _settle(self, op: _Op) -> None:
+        """Bring one member up to `op.at` with the same SQL the jobs run for everyone.
 
         Runs in its own savepoint before each operation, so a refused operation still leaves
         the member settled (the caller may commit after a `PointsError`)."""
         confirmed = self._confirm_sql(op.at, member_pk=op.member.id)
         expired = self._expire_sql(op.at, member_pk=op.member.id)
-        counts = [0, 0]
         if confirmed:
             self._auto_apply_confirmed(op, confirmed)
-            counts[0] = self._bump_watermarks(confirmed, PointLot.available_at)
+            self._bump_watermarks(confirmed, PointLot.available_at)
         if expired:
-            counts[1] = self._bump_watermarks(expired, PointLot.expires_at)
-        return counts[0], counts[1]
-
-    def settle_member(self, member_pk: int, now: datetime | None = None) -> tuple[int, int]:
-        """The jobs for one member (their row-by-row fallback): confirm, then expire, what is
-        due at `now`; returns the lots (confirmed, expired)."""
-        now = now or self.clock.now()
-        with self.session.begin_nested():
-            account = self._lock_account(member_pk)
-            member = self.session.get(Member, member_pk)
-            if member is None:
-                raise PointsError("unknown_member", f"no member with key {member_pk}")
-            return self._settle(_Op("settle", member, account, now))
+            self._bump_watermarks(expired, PointLot.expires_at)
 
     def members_due(self, *, confirm: bool, now: datetime | None = None) -> list[int]:
-        """Members with lots to confirm (or to expire) at `now`."""
+        """Members with lots to confirm (or to expire) at `now`, by key (the jobs split this
+        list in halves to find a member they cannot process)."""
         now = now or self.clock.now()
         due = (
             (PointLot.confirmed_at.is_(None), PointLot.available_at <= now)
@@ -1212,16 +1200,18 @@ class PointsLedger:
             )
         )
 
-    def confirm_due(self, now: datetime | None = None) -> int:
-        """Job: pending lots whose period has ended become available (Art. 2.3)."""
+    def confirm_due(self, now: datetime | None = None, members: MemberRange | None = None) -> int:
+        """Job: pending lots whose period has ended become available (Art. 2.3); only of the
+        members whose key is within `members` (inclusive) when given."""
         now = now or self.clock.now()
         with self.session.begin_nested():
             self._lock_due_accounts(
                 PointLot.status == LotStatus.ACTIVE,
                 PointLot.confirmed_at.is_(None),
                 PointLot.available_at <= now,
+                *_in_range(members),
             )
-            run = self._confirm_sql(now)
+            run = self._confirm_sql(now, members=members)
             if not run:
                 return 0
             count = self._bump_watermarks(run, PointLot.available_at)
@@ -1247,12 +1237,17 @@ class PointsLedger:
                 self._auto_apply_confirmed(_Op("confirm", member, account, now), run)
             return count
 
-    def expire_due(self, now: datetime | None = None) -> int:
-        """Job: lots past their expiry expire (Art. 5.3); one expiry entry per lot."""
+    def expire_due(self, now: datetime | None = None, members: MemberRange | None = None) -> int:
+        """Job: lots past their expiry expire (Art. 5.3); one expiry entry per lot; only of the
+        members whose key is within `members` (inclusive) when given."""
         now = now or self.clock.now()
         with self.session.begin_nested():
-            self._lock_due_accounts(PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now)
-            run = self._expire_sql(now)
+            self._lock_due_accounts(
+                PointLot.status == LotStatus.ACTIVE,
+                PointLot.expires_at <= now,
+                *_in_range(members),
+            )
+            run = self._expire_sql(now, members=members)
             return self._bump_watermarks(run, PointLot.expires_at) if run else 0
 
     def _lock_due_accounts(self, *conditions: Any) -> None:
@@ -1263,7 +1258,9 @@ class PointsLedger:
                 .with_for_update()
             )
 
-    def _confirm_sql(self, now: datetime, member_pk: int | None = None) -> str | None:
+    def _confirm_sql(
+        self, now: datetime, member_pk: int | None = None, members: MemberRange | None = None
+    ) -> str | None:
         self.session.flush()
         run = uuid.uuid4().hex
         conditions = [
@@ -1273,6 +1270,7 @@ class PointsLedger:
         ]
         if member_pk is not None:
             conditions.append(PointLot.member_pk == member_pk)
+        conditions += _in_range(members)
         updated = self.session.execute(
             update(PointLot)
             .where(*conditions)
@@ -1320,14 +1318,17 @@ class PointsLedger:
             )
         )
 
-    def _expire_sql(self, now: datetime, member_pk: int | None = None) -> str | None:
+    def _expire_sql(
+        self, now: datetime, member_pk: int | None = None, members: MemberRange | None = None
+    ) -> str | None:
         self.session.flush()
         run = uuid.uuid4().hex
-        if self._postgres:
-            return self._expire_sql_postgres(now, run, member_pk)
-        conditions = [PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now]
         if member_pk is not None:
-            conditions.append(PointLot.member_pk == member_pk)
+            members = (member_pk, member_pk)
+        if self._postgres:
+            return self._expire_sql_postgres(now, run, members)
+        conditions = [PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now]
+        conditions += _in_range(members)
         # Mark first (remaining is kept for the entries), then record, then empty the lots.
         updated = self.session.execute(
             update(PointLot)
@@ -1376,15 +1377,17 @@ class PointsLedger:
         SELECT count(*) FROM closed
     """
 
-    def _expire_sql_postgres(self, now: datetime, run: str, member_pk: int | None) -> str | None:
+    def _expire_sql_postgres(
+        self, now: datetime, run: str, members: MemberRange | None
+    ) -> str | None:
         """One statement on PostgreSQL: the CTEs read the lots once (with their remaining
         points before the update), empty them and write one expiry entry per lot."""
         sql = self._EXPIRE_POSTGRES.format(
-            member_filter="AND member_pk = :member" if member_pk is not None else ""
+            member_filter="AND member_pk BETWEEN :low AND :high" if members is not None else ""
         )
         params: dict[str, Any] = {"now": now, "run": run, "created": self.clock.now()}
-        if member_pk is not None:
-            params["member"] = member_pk
+        if members is not None:
+            params["low"], params["high"] = members
         count = self.session.execute(text(sql), params).scalar_one()
         self.session.expire_all()
         return run if count else None
@@ -1429,6 +1432,10 @@ class PointsLedger:
             self._auto_apply(
                 _Op(op.kind, op.member, op.account, available_at, op.operation), int(remaining)
             )
+
+
+def _in_range(members: MemberRange | None) -> list[Any]:
+    return [] if members is None else [PointLot.member_pk.between(*members)]
 
 
 def _group_by_date(rows: Iterable[tuple[date, int]]) -> list[DatedPoints]:
