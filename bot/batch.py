@@ -1,15 +1,16 @@
 """Isolating a bad row in a batch job: the row is logged and counted, the job goes on.
 
-A job first runs its fast path (a set-based statement, a batch claim); when that raises, it
-runs the same work row by row through `each_isolated`, so one row that cannot be processed
-(data out of range, a broken invariant) costs only itself. A lost database connection is an
+A job runs its fast path (a set-based statement, a batch claim) through `bisect_isolated`:
+when that raises, the rows are split in halves and each half tried again, so one row that
+cannot be processed (data out of range, a broken invariant) costs only itself, and the others
+are still done in large parts. A lost database connection is an
 outage, not a bad row: it is raised at once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -38,19 +39,30 @@ def row_failed(job: str, row: Any, exc: BaseException) -> None:
     )
 
 
-def each_isolated(
-    job: str, rows: Iterable[K], work: Callable[[K], T], label: Callable[[K], Any] = str
-) -> tuple[list[tuple[K, T]], list[K]]:
-    """`work(row)` for each row; returns (row, result) of those that worked and the rows
-    that raised (each logged as `label(row)`, say its id, and counted)."""
-    done: list[tuple[K, T]] = []
+def bisect_isolated(
+    job: str,
+    rows: Sequence[K],
+    attempt: Callable[[list[K]], T],
+    label: Callable[[K], Any] = str,
+) -> tuple[list[T], list[K]]:
+    """`attempt(rows)`; if it raises, `attempt` on each half, and so on down to single rows:
+    a bad row is logged (as `label(row)`, say its id) and counted, every other row is done in
+    a few large parts (about 2·log2(len(rows)) attempts for one bad row). Returns the results
+    of the attempts that worked and the bad rows."""
+    results: list[T] = []
     failed: list[K] = []
-    for row in rows:
+    parts = [list(rows)] if rows else []
+    while parts:
+        part = parts.pop()
         try:
-            done.append((row, work(row)))
-        except Exception as exc:  # noqa: BLE001 - one row's failure is logged and counted
+            results.append(attempt(part))
+        except Exception as exc:  # noqa: BLE001 - split again, or this is the bad row
             if is_outage(exc):
                 raise
-            row_failed(job, label(row), exc)
-            failed.append(row)
-    return done, failed
+            if len(part) == 1:
+                row_failed(job, label(part[0]), exc)
+                failed.append(part[0])
+            else:
+                middle = len(part) // 2
+                parts += [part[middle:], part[:middle]]
+    return results, failed

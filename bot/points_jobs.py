@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.batch import is_outage, row_failed
+from bot.batch import bisect_isolated, is_outage
 from bot.runtime import Runtime
 from models.points import MemberRange, PointsLedger, run_in_transaction
 
@@ -38,22 +38,10 @@ def _isolated(
     due = run_in_transaction(
         factory, lambda s: _ledger(runtime, s).members_due(confirm=confirm, now=now)
     )
-    done, bad = 0, 0
-    parts = [due] if due else []
-    while parts:
-        part = parts.pop()
-        try:
-            done += attempt((part[0], part[-1]))
-        except Exception as exc:  # noqa: BLE001 - split again, or this is the bad member
-            if is_outage(exc):
-                raise
-            if len(part) == 1:
-                row_failed(job, f"member_pk={part[0]}", exc)
-                bad += 1
-            else:
-                middle = len(part) // 2
-                parts += [part[middle:], part[:middle]]
-    return done, bad
+    counts, failed = bisect_isolated(
+        job, due, lambda part: attempt((part[0], part[-1])), label=lambda pk: f"member_pk={pk}"
+    )
+    return sum(counts), len(failed)
 
 
 def confirm_pending(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:

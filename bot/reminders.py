@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from bot.batch import each_isolated, is_outage
+from bot.batch import bisect_isolated, is_outage
 from bot.delivery import Deliverer, Outgoing
 from bot.line_client import LineApiError, LineClient
 from bot.runtime import Runtime
@@ -209,9 +209,9 @@ class ReminderRun:
         now: datetime,
         report: ReminderReport,
     ) -> list[Outgoing]:
-        """Claim the groups in one transaction; if that raises, group by group, and a group
-        that still fails member by member: a member who cannot be claimed is skipped (logged,
-        counted), everyone else is reminded."""
+        """Claim the groups in one transaction; if that raises, each group, split in halves
+        until a member who cannot be claimed is alone: that member is skipped (logged,
+        counted), everyone else is reminded (still by multicast, in parts)."""
         try:
             return self._claim_now(groups, window, now, report)
         except Exception as exc:  # noqa: BLE001 - retried in smaller parts below
@@ -219,19 +219,14 @@ class ReminderRun:
                 raise
         items: list[Outgoing] = []
         for group in groups:
-            try:
-                items += self._claim_now([group], window, now, report)
-            except Exception as exc:  # noqa: BLE001 - retried member by member
-                if is_outage(exc):
-                    raise
-                done, failed = each_isolated(
-                    JOB,
-                    group,
-                    lambda r: self._claim_now([[r]], window, now, report),
-                    label=lambda r: f"member_pk={r.member_pk}",
-                )
-                items += [item for _, claimed in done for item in claimed]
-                report.bad_rows += len(failed)
+            claimed, failed = bisect_isolated(
+                JOB,
+                group,
+                lambda part: self._claim_now([part], window, now, report),
+                label=lambda r: f"member_pk={r.member_pk}",
+            )
+            items += [item for part in claimed for item in part]
+            report.bad_rows += len(failed)
         return items
 
     def _claim_now(

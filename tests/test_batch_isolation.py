@@ -56,34 +56,45 @@ def test_a_member_with_2_63_points_does_not_stop_the_reminder_run(db, emulator, 
     ]
 
 
+def test_a_bad_member_in_a_multicast_group_costs_only_itself(db, engine, emulator, run):  # noqa: F811
+    people = make_members(db, emulator, [500, 500, 500, 500])  # one message, one group
+    bad = people[3]["member"].id
+    with poison(engine, "reminder_sends", f"NEW.member_pk = {bad}"):
+        report = run().run(JUNE_10)
+    assert (report.sent, report.bad_rows) == (3, 1)
+    # Halves: the first two in one multicast, then the third alone; the fourth is refused.
+    assert report.api_calls == 2
+    assert [len(emulator.inbox(p["user"])) for p in people] == [1, 1, 1, 0]
+
+
 # -- the points jobs: a row the set-based statement cannot write ------------------------------
 
 
 @contextmanager
-def poison_entries(engine):
-    """A database trigger refuses every ledger entry for the reference "poison": a row that
-    can never be processed, whatever the job does."""
+def poison(engine, table: str, condition: str):
+    """A database trigger refuses every row of `table` matching `condition` (on NEW): a row
+    that can never be processed, whatever the job does."""
     postgres = is_postgres(engine)
     with engine.begin() as conn:
         if postgres:
             conn.execute(
                 text(
-                    "CREATE FUNCTION poison_entries() RETURNS trigger AS $$ BEGIN"
-                    " IF NEW.source_ref = 'poison' THEN RAISE EXCEPTION 'poison row'; END IF;"
+                    "CREATE FUNCTION poison_rows() RETURNS trigger AS $$ BEGIN"
+                    f" IF {condition} THEN RAISE EXCEPTION 'poison row'; END IF;"
                     " RETURN NEW; END $$ LANGUAGE plpgsql"
                 )
             )
             conn.execute(
                 text(
-                    "CREATE TRIGGER poison_entries BEFORE INSERT ON point_entries"
-                    " FOR EACH ROW EXECUTE FUNCTION poison_entries()"
+                    f"CREATE TRIGGER poison_rows BEFORE INSERT ON {table}"
+                    " FOR EACH ROW EXECUTE FUNCTION poison_rows()"
                 )
             )
         else:
             conn.execute(
                 text(
-                    "CREATE TRIGGER poison_entries BEFORE INSERT ON point_entries"
-                    " WHEN NEW.source_ref = 'poison' BEGIN SELECT RAISE(ABORT, 'poison row'); END"
+                    f"CREATE TRIGGER poison_rows BEFORE INSERT ON {table}"
+                    f" WHEN {condition} BEGIN SELECT RAISE(ABORT, 'poison row'); END"
                 )
             )
     try:
@@ -91,10 +102,14 @@ def poison_entries(engine):
     finally:
         with engine.begin() as conn:
             if postgres:
-                conn.execute(text("DROP TRIGGER IF EXISTS poison_entries ON point_entries"))
-                conn.execute(text("DROP FUNCTION IF EXISTS poison_entries()"))
+                conn.execute(text(f"DROP TRIGGER IF EXISTS poison_rows ON {table}"))
+                conn.execute(text("DROP FUNCTION IF EXISTS poison_rows()"))
             else:
-                conn.execute(text("DROP TRIGGER IF EXISTS poison_entries"))
+                conn.execute(text("DROP TRIGGER IF EXISTS poison_rows"))
+
+
+def poison_entries(engine):
+    return poison(engine, "point_entries", "NEW.source_ref = 'poison'")
 
 
 @pytest.fixture
