@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "bot.commands.inquiries",
     "bot.commands.operators",
     "bot.commands.points",
+    "bot.commands.apikeys",
     "bot.commands.richmenu",
 ]
 

@@ -58,3 +58,10 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> WSGIServer:
     `shutdown()` then `server_close()`. OSError when the port is taken."""
     server, _thread = start_http_server(port, addr, registry=registry())
     return server
+
+
+BATCH_ROWS_FAILED = Counter(
+    "benesapo_batch_rows_failed_total",
+    "Rows a batch job skipped because processing them raised (logged as batch_row_failed)",
+    ["job"],
+)

@@ -17,22 +17,20 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from bot import partner_input as read
 from bot.app import get_runtime
+from bot.logging_setup import log_fields
+from bot.partner_access import missing_scope, openapi_path
+from bot.partner_input import MAX_DB_INT, ApiError
+from bot.partner_openapi import openapi_document
 from models.apikey import authenticate
 from models.points import PointsError, PointsLedger, Receipt, run_in_transaction
-from models.timeutil import parse_iso
+from models.points_rules import Actor
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
-
-MAX_KEY_LENGTH = 200
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+PREFIX = "/api/v1"
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -60,7 +58,7 @@ def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
 def _routing_error(exc: HTTPException):  # type: ignore[no-untyped-def]
     """404/405 are raised while routing, before the blueprint is known: answer JSON for our
     prefix and leave every other path's error as it was."""
-    if request.path.startswith(bp.url_prefix or "/api/v1"):
+    if request.path.startswith(PREFIX):
         return _http_error(exc)
     return exc
 
@@ -85,64 +83,44 @@ def _authenticate() -> tuple[Response, int] | None:
         key.last_used_at = runtime.clock.now()
         g.api_key_id = key.id
         g.api_key_name = key.name
+        g.actor = Actor(partner_id=key.partner_id, api_key_id=key.id)
+        scopes = key.scope_set
+    rule = request.url_rule.rule if request.url_rule else request.path
+    needed = missing_scope(request.method, openapi_path(rule, PREFIX), scopes)
+    if needed is not None:
+        return _error(403, "forbidden", f"this API key lacks the {needed!r} scope")
     return None
 
 
 # -- request helpers -------------------------------------------------------------------------
 
 
-def _body() -> dict[str, Any]:
-    if not request.data:
-        return {}
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
-    return data
-
-
-def _occurred_at(data: dict[str, Any]) -> datetime | None:
-    raw = data.get("occurred_at")
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise ApiError(422, "invalid_request", "occurred_at must be an ISO 8601 string")
-    try:
-        return parse_iso(raw)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", "occurred_at must be ISO 8601") from exc
-
-
-def _idempotency_key() -> str:
-    raw = (request.headers.get("Idempotency-Key") or "").strip()
-    if not raw:
-        raise ApiError(422, "missing_idempotency_key", "the Idempotency-Key header is required")
-    if len(raw) > MAX_KEY_LENGTH:
-        raise ApiError(422, "invalid_request", f"Idempotency-Key is longer than {MAX_KEY_LENGTH}")
-    # Keys are per partner: two partners may choose the same key.
-    return f"api:{g.api_key_id}:{raw}"
-
-
 def _run(fn: Callable[[PointsLedger], Any]) -> Any:
     runtime = get_runtime(current_app)
 
     def work(session: Session) -> Any:
-        return fn(PointsLedger.configured(session, runtime.clock, runtime.settings))
+        return fn(PointsLedger.configured(session, runtime.clock, runtime.settings, g.actor))
 
     return run_in_transaction(runtime.session_factory, work)
 
 
 def _post(call: Callable[[PointsLedger, dict[str, Any], str, datetime | None], Receipt]):
-    data = _body()
-    key = _idempotency_key()
-    at = _occurred_at(data)
+    data = read.body()
+    key = read.idempotency_key(g.api_key_id)
+    at = read.optional_instant(data, "occurred_at")
     receipt: Receipt = _run(lambda ledger: call(ledger, data, key, at))
-    log.info(
-        "points_api op=%s ref=%s member=%s replayed=%s partner=%s",
-        receipt.operation,
-        receipt.ref,
-        receipt.member_id,
-        receipt.replayed,
-        g.api_key_name,
+    log_fields(
+        log,
+        logging.INFO,
+        {
+            "event": "points_api",
+            "op": receipt.operation,
+            "ref": receipt.ref,
+            "member": receipt.member_id,
+            "replayed": receipt.replayed,
+            "partner_id": g.actor.partner_id,
+            "api_key": g.api_key_name,
+        },
     )
     response = jsonify({**receipt.to_json(), "replayed": receipt.replayed})
     if receipt.replayed:
@@ -248,12 +226,8 @@ def revoke(source_ref: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/members/<member_id>/balance")
 def balance(member_id: str):  # type: ignore[no-untyped-def]
-    as_of = None
-    if request.args.get("as_of"):
-        try:
-            as_of = parse_iso(request.args["as_of"])
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", "as_of must be ISO 8601") from exc
+    raw = request.args.get("as_of")
+    as_of = read.instant(raw, "as_of") if raw else None
     result = _run(lambda pl: pl.balance(member_id, as_of))
     return jsonify(
         {
@@ -272,13 +246,8 @@ def balance(member_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/members/<member_id>/history")
 def history(member_id: str):  # type: ignore[no-untyped-def]
-    try:
-        limit = int(request.args.get("limit", 50))
-        before = int(request.args["before"]) if request.args.get("before") else None
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", "limit and before must be integers") from exc
-    if not 1 <= limit <= 200:
-        raise ApiError(422, "invalid_request", "limit must be between 1 and 200")
+    limit = read.query_int("limit", 50, 1, 200) or 50
+    before = read.query_int("before", None, 1, MAX_DB_INT)
     items = _run(lambda pl: pl.history(member_id, limit=limit, before_id=before))
     entries = []
     for item in items:
@@ -291,167 +260,3 @@ def history(member_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
     return jsonify(openapi_document())
-
-
-# -- OpenAPI -----------------------------------------------------------------------------------
-
-_INT = {"type": "integer", "minimum": 1}
-_STR = {"type": "string", "maxLength": 128}
-_WHEN = {"type": "string", "format": "date-time", "description": "ISO 8601; default now"}
-
-# (method, path, summary, path parameter, body properties, required body fields)
-_OPERATIONS: list[tuple[str, str, str, str | None, dict[str, Any], list[str]]] = [
-    (
-        "post",
-        "/members/{member_id}/earnings",
-        "Earn points (pending, Art. 2)",
-        "member_id",
-        {"points": _INT, "source_ref": _STR},
-        ["points", "source_ref"],
-    ),
-    (
-        "post",
-        "/earnings/{source_ref}/amend",
-        "Amend a pending earning (Art. 2.3)",
-        "source_ref",
-        {"points": _INT},
-        ["points"],
-    ),
-    (
-        "post",
-        "/earnings/{source_ref}/cancel",
-        "Cancel a pending earning (Art. 2.3)",
-        "source_ref",
-        {},
-        [],
-    ),
-    (
-        "post",
-        "/members/{member_id}/grants",
-        "Operator grant (Art. 2.1)",
-        "member_id",
-        {"points": _INT, "source_ref": _STR, "reason": {"type": "string"}},
-        ["points", "source_ref", "reason"],
-    ),
-    (
-        "post",
-        "/members/{member_id}/redemptions",
-        "Pay with points (Art. 6.1)",
-        "member_id",
-        {"purchase_ref": _STR, "price": _INT, "points": _INT, "mode": {"enum": ["points", "all"]}},
-        ["purchase_ref", "price"],
-    ),
-    (
-        "post",
-        "/redemptions/{purchase_ref}/cancel",
-        "Cancel a paid purchase (Art. 6.3)",
-        "purchase_ref",
-        {"refund": {"enum": ["points", "cash"]}},
-        [],
-    ),
-    (
-        "post",
-        "/redemptions/{purchase_ref}/reprice",
-        "Price changed (Art. 6.4-6.5)",
-        "purchase_ref",
-        {"price": {"type": "integer", "minimum": 0}},
-        ["price"],
-    ),
-    (
-        "post",
-        "/members/{member_id}/exchanges",
-        "Exchange points for a reward (Art. 7)",
-        "member_id",
-        {"reward_ref": _STR, "points": _INT},
-        ["reward_ref", "points"],
-    ),
-    (
-        "post",
-        "/exchanges/{reward_ref}/cancel",
-        "Reward undeliverable: points back (Art. 7.2)",
-        "reward_ref",
-        {},
-        [],
-    ),
-    (
-        "post",
-        "/grants/{source_ref}/revoke",
-        "Revoke a grant or earning (Art. 5, 8)",
-        "source_ref",
-        {"reason": {"type": "string"}},
-        ["reason"],
-    ),
-    (
-        "get",
-        "/members/{member_id}/balance",
-        "Balance (available, pending, debt, expiring)",
-        "member_id",
-        {},
-        [],
-    ),
-    ("get", "/members/{member_id}/history", "Latest ledger entries", "member_id", {}, []),
-]
-
-
-def openapi_document() -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Error"}
-    errors = {
-        str(status): {"description": text, "content": {"application/json": {"schema": error}}}
-        for status, text in [
-            (401, "missing or invalid API key"),
-            (404, "unknown member or reference"),
-            (409, "conflict: reused key, duplicate reference, stale occurred_at"),
-            (422, "a rule the request breaks, e.g. insufficient_points"),
-        ]
-    }
-    paths: dict[str, Any] = {}
-    for method, path, summary, param, props, required in _OPERATIONS:
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "parameters": [
-                {"name": param, "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {"200": {"description": "OK (or an idempotent replay)"}, **errors},
-        }
-        if method == "post":
-            operation["parameters"].append(
-                {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
-                }
-            )
-            operation["requestBody"] = {
-                "required": bool(required),
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {**props, "occurred_at": _WHEN},
-                            "required": required,
-                        }
-                    }
-                },
-            }
-            operation["responses"]["201"] = {"description": "applied"}
-        elif path.endswith("/balance"):
-            operation["parameters"].append({"name": "as_of", "in": "query", "schema": _WHEN})
-        paths.setdefault(path, {})[method] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Benesapo points partner API", "version": "1"},
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                    "required": ["error", "message"],
-                }
-            },
-        },
-        "paths": paths,
-    }

@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from bot.batch import bisect_isolated, is_outage
 from bot.delivery import Deliverer, Outgoing
 from bot.line_client import LineApiError, LineClient
 from bot.runtime import Runtime
@@ -29,6 +30,7 @@ from models.reminders import (
 
 logger = logging.getLogger("benesapo.reminders")
 
+JOB = "expiry_reminders"
 # Message groups claimed per transaction and sent, one after another, by one pool thread.
 CLAIM_GROUPS = 10
 
@@ -46,6 +48,7 @@ class ReminderReport:
     deferred: int = 0  # queued; LINE was unavailable, the outbox job retries
     skipped: int = 0  # already told (another run got there first)
     not_sent: int = 0  # stopped by quiet hours or the budget
+    bad_rows: int = 0  # members that could not be claimed (logged, counted); the rest went on
     stopped: str | None = None  # "quiet_hours" | "budget" | "no_reminders_today"
     by_stage: dict[int, int] = field(default_factory=dict)
 
@@ -206,15 +209,43 @@ class ReminderRun:
         now: datetime,
         report: ReminderReport,
     ) -> list[Outgoing]:
+        """Claim the groups in one transaction; if that raises, each group, split in halves
+        until a member who cannot be claimed is alone: that member is skipped (logged,
+        counted), everyone else is reminded (still by multicast, in parts)."""
+        try:
+            return self._claim_now(groups, window, now, report)
+        except Exception as exc:  # noqa: BLE001 - retried in smaller parts below
+            if is_outage(exc):
+                raise
+        items: list[Outgoing] = []
+        for group in groups:
+            claimed, failed = bisect_isolated(
+                JOB,
+                group,
+                lambda part: self._claim_now([part], window, now, report),
+                label=lambda r: f"member_pk={r.member_pk}",
+            )
+            items += [item for part in claimed for item in part]
+            report.bad_rows += len(failed)
+        return items
+
+    def _claim_now(
+        self,
+        groups: list[list[DueReminder]],
+        window: ReminderWindow,
+        now: datetime,
+        report: ReminderReport,
+    ) -> list[Outgoing]:
         """Claim the members' slots and queue one message per group, claimed for sending,
         in one transaction (one INSERT for the slots, one for the messages)."""
         stage = window.stage or 1
+        skipped = 0
         with transaction(self.runtime.session_factory) as session:
             claimed = set(record_sends(session, [r for g in groups for r in g], window, now))
             rows = []
             for group in groups:
                 mine = [r for r in group if r.member_pk in claimed]
-                report.skipped += len(group) - len(mine)
+                skipped += len(group) - len(mine)
                 if not mine:
                     continue
                 # Keyed by a member this run claimed: unique even if a concurrent run claimed
@@ -235,6 +266,7 @@ class ReminderRun:
         ]
         recipients = sum(len(item.to) for item in items)
         with self._tally:
+            report.skipped += skipped
             report.api_calls += len(items)
             report.messages += recipients
             report.by_stage[stage] = report.by_stage.get(stage, 0) + recipients

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -19,12 +19,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import Deliverer
 from bot.line_client import LineClient
+from bot.points_jobs import confirm_pending, expire_lots
 from bot.reminders import ReminderRun
 from bot.runtime import Runtime
 from models.db import transaction
 from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail
-from models.points import PointsLedger, run_in_transaction
 from models.retention import prune_finished
 from models.timeutil import JST
 from models.unanswered import prune_unanswered
@@ -40,24 +40,6 @@ class Job:
     run: Callable[[], dict[str, int]]
     lease: timedelta
     misfire_grace_seconds: int
-
-
-def confirm_pending(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
-    """Pending earnings whose period has ended become available (Art. 2.3)."""
-    count = run_in_transaction(
-        runtime.session_factory,
-        lambda s: PointsLedger.configured(s, runtime.clock, runtime.settings).confirm_due(now),
-    )
-    return {"confirmed": count}
-
-
-def expire_lots(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
-    """Points past their expiry date expire (Art. 5.3)."""
-    count = run_in_transaction(
-        runtime.session_factory,
-        lambda s: PointsLedger.configured(s, runtime.clock, runtime.settings).expire_due(now),
-    )
-    return {"expired": count}
 
 
 def retry_outbox(deliverer: Deliverer, max_batches: int = 100) -> dict[str, int]:
@@ -78,6 +60,7 @@ def send_reminders(runtime: Runtime, line: LineClient, deliverer: Deliverer) -> 
         "failed": report.failed,
         "deferred": report.deferred,
         "not_sent": report.not_sent,
+        "bad_rows": report.bad_rows,
     }
 
 

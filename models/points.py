@@ -23,13 +23,27 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, insert, literal, or_, select, text, update
+from sqlalchemy import case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.company import Member
-from models.points_rules import PointsError, PointsPolicy, expires_at_for, last_usable_day
+from models.points_rules import (
+    MAX_MEMBER_ID_LENGTH,
+    MAX_POINTS_PER_OPERATION,
+    MAX_PRICE_YEN,
+    MAX_REASON_LENGTH,
+    MAX_REF_LENGTH,
+    Actor,
+    PointsError,
+    PointsPolicy,
+    check_amount,
+    check_text,
+    check_time,
+    expires_at_for,
+    last_usable_day,
+)
 from models.points_tables import (
     Allocation,
     Debt,
@@ -55,6 +69,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+MemberRange = tuple[int, int]  # member keys, inclusive
 
 
 @dataclass(frozen=True)
@@ -119,40 +134,73 @@ def _canonical(params: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def _positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PointsError("invalid_request", f"{name} must be an integer")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise PointsError("invalid_request", f"{name} must be {'≥ 0' if allow_zero else '> 0'}")
-    return value
+def _positive_int(
+    value: Any, name: str, *, allow_zero: bool = False, maximum: int = MAX_POINTS_PER_OPERATION
+) -> int:
+    return check_amount(value, name, maximum=maximum, allow_zero=allow_zero)
 
 
 def _ref(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 128:
-        raise PointsError("invalid_request", f"{name} must be a non-empty string (≤128)")
-    return value.strip()
+    return check_text(value, name, MAX_REF_LENGTH)
+
+
+def _reason(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PointsError("invalid_request", f"a reason is required {what}")
+    return check_text(value, "reason", MAX_REASON_LENGTH, multiline=True)
 
 
 class PointsLedger:
     """The points service over one Session. Methods flush; the caller commits."""
 
-    def __init__(self, session: Session, clock: Clock, policy: PointsPolicy | None = None):
+    def __init__(
+        self,
+        session: Session,
+        clock: Clock,
+        policy: PointsPolicy | None = None,
+        actor: Actor | None = None,
+    ):
         self.session = session
         self.clock = clock
         self.policy = policy or PointsPolicy()
+        # A partner sees and changes only what it created; None (CLI, jobs) sees everything.
+        self.actor = actor
+        self._partner_id = actor.partner_id if actor else None
 
     @classmethod
-    def configured(cls, session: Session, clock: Clock, settings: Any) -> PointsLedger:
+    def configured(
+        cls, session: Session, clock: Clock, settings: Any, actor: Actor | None = None
+    ) -> PointsLedger:
         """The ledger under the policy this deployment configured (BENESAPO_POINTS_*)."""
-        return cls(session, clock, PointsPolicy.from_settings(settings))
+        return cls(session, clock, PointsPolicy.from_settings(settings), actor)
+
+    def _owned(self, statement: Any, table: Any) -> Any:
+        if self.actor is None:
+            return statement
+        return statement.where(table.partner_id == self.actor.partner_id)
 
     # ------------------------------------------------------------------ lookups and locks
     def member(self, member: Member | str) -> Member:
         if isinstance(member, Member):
             return member
+        member = check_text(member, "member_id", MAX_MEMBER_ID_LENGTH)
         found = self.session.scalar(select(Member).where(Member.member_id == member))
         if found is None:
             raise PointsError("unknown_member", f"no member with ID {member}")
+        return found
+
+    def _readable(self, member: Member | str) -> Member:
+        """A partner reads only members it has operated on: to anyone else, unknown."""
+        found = self.member(member)
+        if self.actor is not None and not self.session.scalar(
+            select(
+                exists().where(
+                    PointOperation.member_pk == found.id,
+                    PointOperation.partner_id == self.actor.partner_id,
+                )
+            )
+        ):
+            raise PointsError("unknown_member", f"no member with ID {found.member_id}")
         return found
 
     @property
@@ -176,20 +224,29 @@ class PointsLedger:
     def _lot_by_ref(self, source_ref: str, kinds: Iterable[str]) -> PointLot:
         for kind in kinds:
             lot = self.session.scalar(
-                select(PointLot).where(PointLot.kind == kind, PointLot.source_ref == source_ref)
+                self._owned(
+                    select(PointLot).where(
+                        PointLot.kind == kind, PointLot.source_ref == source_ref
+                    ),
+                    PointLot,
+                )
             )
             if lot is not None:
                 return lot
         raise PointsError("unknown_reference", f"no grant with reference {source_ref}")
 
     def _purchase(self, purchase_ref: str) -> Purchase:
-        found = self.session.scalar(select(Purchase).where(Purchase.purchase_ref == purchase_ref))
+        found = self.session.scalar(
+            self._owned(select(Purchase).where(Purchase.purchase_ref == purchase_ref), Purchase)
+        )
         if found is None:
             raise PointsError("unknown_reference", f"no redemption for purchase {purchase_ref}")
         return found
 
     def _exchange(self, reward_ref: str) -> Exchange:
-        found = self.session.scalar(select(Exchange).where(Exchange.reward_ref == reward_ref))
+        found = self.session.scalar(
+            self._owned(select(Exchange).where(Exchange.reward_ref == reward_ref), Exchange)
+        )
         if found is None:
             raise PointsError("unknown_reference", f"no exchange with reference {reward_ref}")
         return found
@@ -224,9 +281,7 @@ class PointsLedger:
                     )
                 return Receipt(**json.loads(previous.result_json), replayed=True)
             now = self.clock.now()
-            at = now if occurred_at is None else occurred_at
-            if at.tzinfo is None:
-                raise PointsError("invalid_request", "occurred_at needs a UTC offset")
+            at = now if occurred_at is None else check_time(occurred_at, "occurred_at")
             if at > now + self.policy.future_tolerance and not self.policy.allow_future_dates:
                 raise PointsError("future_occurred_at", "occurred_at is in the future")
             if account.last_occurred_at is not None and at < account.last_occurred_at:
@@ -248,6 +303,8 @@ class PointsLedger:
                 result_json="{}",
                 occurred_at=at,
                 created_at=now,
+                partner_id=self._partner_id,
+                api_key_id=self.actor.api_key_id if self.actor else None,
             )
             self.session.add(operation)
             self.session.flush()
@@ -299,7 +356,7 @@ class PointsLedger:
         Read-only and computed from the lots by time, so it is right whether or not the
         confirm/expire jobs have run yet.
         """
-        member = self.member(member)
+        member = self._readable(member)
         at = as_of or self.clock.now()
         open_lots = (
             PointLot.member_pk == member.id,
@@ -334,9 +391,22 @@ class PointsLedger:
     def history(
         self, member: Member | str, limit: int = 20, before_id: int | None = None
     ) -> list[HistoryItem]:
-        """The member's latest entries, newest first."""
-        member = self.member(member)
+        """The member's latest entries, newest first; for a partner, only the entries of its
+        own operations and of the lots it created (what other partners did stays private)."""
+        member = self._readable(member)
         query = select(PointEntry).where(PointEntry.member_pk == member.id)
+        if self.actor is not None:
+            partner = self.actor.partner_id
+            query = query.where(
+                or_(
+                    PointEntry.operation_id.in_(
+                        select(PointOperation.id).where(PointOperation.partner_id == partner)
+                    ),
+                    PointEntry.lot_id.in_(
+                        select(PointLot.id).where(PointLot.partner_id == partner)
+                    ),
+                )
+            )
         if before_id is not None:
             query = query.where(PointEntry.id < before_id)
         rows = self.session.scalars(query.order_by(PointEntry.id.desc()).limit(limit)).all()
@@ -466,8 +536,7 @@ class PointsLedger:
         """Art. 2.1 (当社が相当と認めた場合): an operator grant, available at once."""
         points = _positive_int(points, "points")
         source_ref = _ref(source_ref, "source_ref")
-        if not isinstance(reason, str) or not reason.strip():
-            raise PointsError("invalid_request", "a reason is required for a grant")
+        reason = _reason(reason, "for a grant")
 
         def body(op: _Op) -> Receipt:
             self._require_member_in_good_standing(op)
@@ -534,6 +603,7 @@ class PointsLedger:
             occurred_at=op.at,
             available_at=available_at,
             expires_at=expires_at_for(available_at, self.policy.expiry_years),
+            partner_id=self._partner_id,
         )
         self.session.add(lot)
         self.session.flush()
@@ -560,7 +630,7 @@ class PointsLedger:
         mode "points" uses `points`; mode "all" uses all the member's points (up to the price).
         """
         purchase_ref = _ref(purchase_ref, "purchase_ref")
-        price = _positive_int(price, "price")
+        price = _positive_int(price, "price", maximum=MAX_PRICE_YEN)
         if mode not in ("points", "all"):
             raise PointsError("invalid_request", "mode must be 'points' or 'all'")
         if mode == "points":
@@ -599,6 +669,7 @@ class PointsLedger:
                 auto_apply_until=(
                     op.at + self.policy.auto_apply_window if use == available else None
                 ),
+                partner_id=self._partner_id,
             )
             self.session.add(purchase)
             self.session.flush()
@@ -795,7 +866,7 @@ class PointsLedger:
         remaining points pay first (Art. 6.5).
         """
         purchase_ref = _ref(purchase_ref, "purchase_ref")
-        price = _positive_int(price, "price", allow_zero=True)
+        price = _positive_int(price, "price", allow_zero=True, maximum=MAX_PRICE_YEN)
         rate = self.policy.yen_per_point
 
         def body(op: _Op) -> Receipt:
@@ -925,6 +996,7 @@ class PointsLedger:
                 points=points,
                 status="open",
                 occurred_at=op.at,
+                partner_id=self._partner_id,
             )
             self.session.add(exchange)
             self.session.flush()
@@ -978,8 +1050,7 @@ class PointsLedger:
         """Art. 5.1-5.2, 8: cancel a grant or earning. Unspent points are cancelled; points
         already spent become a debt in yen; the balance never goes negative."""
         source_ref = _ref(source_ref, "source_ref")
-        if not isinstance(reason, str) or not reason.strip():
-            raise PointsError("invalid_request", "a reason is required to revoke")
+        reason = _reason(reason, "to revoke")
         rate = self.policy.yen_per_point
 
         def body(op: _Op) -> Receipt:
@@ -1111,16 +1182,36 @@ class PointsLedger:
         if expired:
             self._bump_watermarks(expired, PointLot.expires_at)
 
-    def confirm_due(self, now: datetime | None = None) -> int:
-        """Job: pending lots whose period has ended become available (Art. 2.3)."""
+    def members_due(self, *, confirm: bool, now: datetime | None = None) -> list[int]:
+        """Members with lots to confirm (or to expire) at `now`, by key (the jobs split this
+        list in halves to find a member they cannot process)."""
+        now = now or self.clock.now()
+        due = (
+            (PointLot.confirmed_at.is_(None), PointLot.available_at <= now)
+            if confirm
+            else (PointLot.expires_at <= now,)
+        )
+        return list(
+            self.session.scalars(
+                select(PointLot.member_pk)
+                .where(PointLot.status == LotStatus.ACTIVE, *due)
+                .distinct()
+                .order_by(PointLot.member_pk)
+            )
+        )
+
+    def confirm_due(self, now: datetime | None = None, members: MemberRange | None = None) -> int:
+        """Job: pending lots whose period has ended become available (Art. 2.3); only of the
+        members whose key is within `members` (inclusive) when given."""
         now = now or self.clock.now()
         with self.session.begin_nested():
             self._lock_due_accounts(
                 PointLot.status == LotStatus.ACTIVE,
                 PointLot.confirmed_at.is_(None),
                 PointLot.available_at <= now,
+                *_in_range(members),
             )
-            run = self._confirm_sql(now)
+            run = self._confirm_sql(now, members=members)
             if not run:
                 return 0
             count = self._bump_watermarks(run, PointLot.available_at)
@@ -1146,12 +1237,17 @@ class PointsLedger:
                 self._auto_apply_confirmed(_Op("confirm", member, account, now), run)
             return count
 
-    def expire_due(self, now: datetime | None = None) -> int:
-        """Job: lots past their expiry expire (Art. 5.3); one expiry entry per lot."""
+    def expire_due(self, now: datetime | None = None, members: MemberRange | None = None) -> int:
+        """Job: lots past their expiry expire (Art. 5.3); one expiry entry per lot; only of the
+        members whose key is within `members` (inclusive) when given."""
         now = now or self.clock.now()
         with self.session.begin_nested():
-            self._lock_due_accounts(PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now)
-            run = self._expire_sql(now)
+            self._lock_due_accounts(
+                PointLot.status == LotStatus.ACTIVE,
+                PointLot.expires_at <= now,
+                *_in_range(members),
+            )
+            run = self._expire_sql(now, members=members)
             return self._bump_watermarks(run, PointLot.expires_at) if run else 0
 
     def _lock_due_accounts(self, *conditions: Any) -> None:
@@ -1162,7 +1258,9 @@ class PointsLedger:
                 .with_for_update()
             )
 
-    def _confirm_sql(self, now: datetime, member_pk: int | None = None) -> str | None:
+    def _confirm_sql(
+        self, now: datetime, member_pk: int | None = None, members: MemberRange | None = None
+    ) -> str | None:
         self.session.flush()
         run = uuid.uuid4().hex
         conditions = [
@@ -1172,6 +1270,7 @@ class PointsLedger:
         ]
         if member_pk is not None:
             conditions.append(PointLot.member_pk == member_pk)
+        conditions += _in_range(members)
         updated = self.session.execute(
             update(PointLot)
             .where(*conditions)
@@ -1219,14 +1318,17 @@ class PointsLedger:
             )
         )
 
-    def _expire_sql(self, now: datetime, member_pk: int | None = None) -> str | None:
+    def _expire_sql(
+        self, now: datetime, member_pk: int | None = None, members: MemberRange | None = None
+    ) -> str | None:
         self.session.flush()
         run = uuid.uuid4().hex
-        if self._postgres:
-            return self._expire_sql_postgres(now, run, member_pk)
-        conditions = [PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now]
         if member_pk is not None:
-            conditions.append(PointLot.member_pk == member_pk)
+            members = (member_pk, member_pk)
+        if self._postgres:
+            return self._expire_sql_postgres(now, run, members)
+        conditions = [PointLot.status == LotStatus.ACTIVE, PointLot.expires_at <= now]
+        conditions += _in_range(members)
         # Mark first (remaining is kept for the entries), then record, then empty the lots.
         updated = self.session.execute(
             update(PointLot)
@@ -1275,15 +1377,17 @@ class PointsLedger:
         SELECT count(*) FROM closed
     """
 
-    def _expire_sql_postgres(self, now: datetime, run: str, member_pk: int | None) -> str | None:
+    def _expire_sql_postgres(
+        self, now: datetime, run: str, members: MemberRange | None
+    ) -> str | None:
         """One statement on PostgreSQL: the CTEs read the lots once (with their remaining
         points before the update), empty them and write one expiry entry per lot."""
         sql = self._EXPIRE_POSTGRES.format(
-            member_filter="AND member_pk = :member" if member_pk is not None else ""
+            member_filter="AND member_pk BETWEEN :low AND :high" if members is not None else ""
         )
         params: dict[str, Any] = {"now": now, "run": run, "created": self.clock.now()}
-        if member_pk is not None:
-            params["member"] = member_pk
+        if members is not None:
+            params["low"], params["high"] = members
         count = self.session.execute(text(sql), params).scalar_one()
         self.session.expire_all()
         return run if count else None
@@ -1328,6 +1432,10 @@ class PointsLedger:
             self._auto_apply(
                 _Op(op.kind, op.member, op.account, available_at, op.operation), int(remaining)
             )
+
+
+def _in_range(members: MemberRange | None) -> list[Any]:
+    return [] if members is None else [PointLot.member_pk.between(*members)]
 
 
 def _group_by_date(rows: Iterable[tuple[date, int]]) -> list[DatedPoints]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -66,6 +67,14 @@ def last_usable_day(expires_at: datetime) -> date:
     return jst_date(expires_at - timedelta(microseconds=1))
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who asks the ledger for an operation: a partner, through one of its API keys."""
+
+    partner_id: int
+    api_key_id: int
+
+
 # Error code → HTTP status the partner API answers with.
 ERROR_STATUS: dict[str, int] = {
     "unknown_member": 404,
@@ -102,3 +111,65 @@ class PointsError(Exception):
 
     def __repr__(self) -> str:
         return f"PointsError({self.code!r}, {self.message!r})"
+
+
+# -- input limits (Art. 2, 6: amounts; every operation: references, reasons, times) ----------
+
+MAX_POINTS_PER_OPERATION = 10_000_000  # no single earning, grant, redemption or exchange above
+MAX_PRICE_YEN = 100_000_000  # a purchase price above this is a mistake, not a purchase
+MAX_REASON_LENGTH = 500
+MAX_REF_LENGTH = 128
+MAX_MEMBER_ID_LENGTH = 32
+# Ledger times must lie in this range: far enough for any real use, and far from the ends of
+# what Python and the databases can represent (an expiry is computed years after a time).
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=JST)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=JST)
+
+
+def check_amount(value: Any, name: str, *, maximum: int, allow_zero: bool = False) -> int:
+    """An integer amount within 1 (or 0) .. maximum, else `invalid_request`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PointsError("invalid_request", f"{name} must be an integer")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise PointsError("invalid_request", f"{name} must be {'≥ 0' if allow_zero else '> 0'}")
+    if value > maximum:
+        raise PointsError("invalid_request", f"{name} must be at most {maximum:,}")
+    return value
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why `value` cannot be stored as text, or None: NUL and other control characters
+    (newlines and tabs allowed when `multiline`), and lone surrogates."""
+    allowed = "\t\n\r" if multiline else ""
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in allowed:
+            return f"a control character (U+{ord(char):04X})"
+        if category == "Cs":
+            return f"a lone surrogate (U+{ord(char):04X})"
+    return None
+
+
+def check_text(value: Any, name: str, max_length: int, *, multiline: bool = False) -> str:
+    """A non-empty string (trimmed) of at most `max_length` storable characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise PointsError("invalid_request", f"{name} must be a non-empty string")
+    value = value.strip()
+    if len(value) > max_length:
+        raise PointsError("invalid_request", f"{name} must be at most {max_length} characters")
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise PointsError("invalid_request", f"{name} contains {problem}")
+    return value
+
+
+def check_time(value: datetime, name: str) -> datetime:
+    """An aware time within EARLIEST_TIME .. LATEST_TIME."""
+    if value.tzinfo is None:
+        raise PointsError("invalid_request", f"{name} needs a UTC offset")
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise PointsError(
+            "invalid_request",
+            f"{name} must be between {EARLIEST_TIME.date()} and {LATEST_TIME.date()}",
+        )
+    return value

@@ -97,6 +97,7 @@ class PointLot(Base):
     expires_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]  # when the confirm step recorded it as available
     job_run: Mapped[str | None] = mapped_column(String(32))  # last set-based job that touched it
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))  # API creator
 
 
 class Purchase(Base):
@@ -122,6 +123,7 @@ class Purchase(Base):
     status: Mapped[str] = mapped_column(String(16), default="paid")  # paid | cancelled
     occurred_at: Mapped[datetime]
     auto_apply_until: Mapped[datetime | None]  # Art. 6.6
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))  # API creator
 
 
 class Exchange(Base):
@@ -136,6 +138,7 @@ class Exchange(Base):
     points: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | cancelled
     occurred_at: Mapped[datetime]
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))  # API creator
 
 
 class Allocation(Base):
@@ -189,6 +192,9 @@ class PointOperation(Base):
     result_json: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # Who asked: the partner and key of an API call; both None for the CLI and jobs.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
 
 
 class PointEntry(Base):

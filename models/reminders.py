@@ -6,12 +6,14 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Date,
     ForeignKey,
     Integer,
+    Numeric,
     Select,
     SmallInteger,
     String,
@@ -23,7 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 from models.base import Base
 from models.company import Company, CompanyStatus, Member, MemberStatus
@@ -108,6 +112,25 @@ class ReminderSend(Base):
     created_at: Mapped[datetime]
 
 
+class wide_sum(FunctionElement):  # noqa: N801 - an SQL function, named like one
+    """SUM that never overflows: PostgreSQL's sum(bigint) is already numeric; SQLite's sum()
+    raises on a 64-bit overflow, its total() does not (a float, exact below 2^53). A member
+    whose points do not fit is then one bad row of the run, not the end of it."""
+
+    type = Numeric()
+    inherit_cache = True
+
+
+@compiles(wide_sum)
+def _wide_sum(element: wide_sum, compiler: Any, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(wide_sum, "sqlite")
+def _wide_sum_sqlite(element: wide_sum, compiler: Any, **kw: Any) -> str:
+    return f"total({compiler.process(element.clauses, **kw)})"
+
+
 @dataclass(frozen=True)
 class DueReminder:
     member_pk: int
@@ -122,7 +145,7 @@ def due_reminders_query(now: datetime, window: ReminderWindow, policy: ReminderP
         ReminderSend.expiry_date == window.expiry_date,
         ReminderSend.stage == window.stage,
     )
-    points = func.sum(PointLot.remaining)
+    points = wide_sum(PointLot.remaining)
     return (
         select(Member.id, LineUser.line_user_id, points.label("points"))
         .select_from(PointLot)

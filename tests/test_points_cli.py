@@ -8,7 +8,8 @@ from sqlalchemy import select
 from test_points_support import T0, make_member
 
 from bot.cli import LazyRuntime
-from bot.commands.points import apikey, points
+from bot.commands.apikeys import apikey
+from bot.commands.points import points
 from bot.config import Settings
 from bot.runtime import build_runtime
 from models.apikey import ApiKey, authenticate
@@ -85,3 +86,23 @@ def test_apikey_create_prints_the_key_once_and_stores_its_hash(cli, db):
     assert row.name == "partner-x" and key not in row.key_hash
     assert authenticate(db, key).id == row.id
     assert cli(apikey, "create", "partner-x").exit_code == 1  # names are unique
+
+
+def test_import_reports_out_of_range_rows_and_applies_the_rest(cli, db, tmp_path):
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(
+        "kind,member_id,points,source_ref,reason,occurred_at\n"
+        f"grant,M2001,{2**63},g-1,x,\n"
+        "grant,M2001,10,g-2,x,0001-01-01T00:00:00+14:00\n"
+        "grant,M2001,10,g-3,x,1900-01-01T00:00:00Z\n"
+        "grant,M2001,10,g-\x004,x,\n"
+        "grant,M2001,10,g-5,x,\n",
+        encoding="utf-8",
+    )
+    result = cli(points, "import", str(csv_file))
+    assert result.exit_code == 1
+    assert "imported 1, skipped 0 (already imported), failed 4" in result.output
+    assert "line 2: invalid_request: points must be at most 10,000,000" in result.output
+    assert "line 3: invalid_request: occurred_at is out of range" in result.output
+    assert "line 4: invalid_request: occurred_at must be between" in result.output
+    assert "line 5: invalid_request: source_ref contains a control character" in result.output

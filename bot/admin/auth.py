@@ -116,13 +116,26 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.inquiries")
 
 
+def _bad_next(target: str | None) -> bool:
+    """A `next=` with control characters (CR/LF would split the Location header)."""
+    return bool(target) and any(ord(c) < 0x20 or ord(c) == 0x7F for c in target or "")
+
+
+def _bad_next_page() -> tuple[str, int]:
+    return render_template("admin/message.html", title=t.ERROR_TITLE, message=t.BAD_NEXT), 400
+
+
 @bp.get("/login")
-def login() -> str:
+def login() -> Any:
+    if _bad_next(request.args.get("next")):
+        return _bad_next_page()
     return render_template("admin/login.html", error=None, email="", next=request.args.get("next"))
 
 
 @bp.post("/login")
 def login_post() -> Any:
+    if _bad_next(request.form.get("next")):
+        return _bad_next_page()
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")[:200]
     error: str | None = None

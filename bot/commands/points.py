@@ -1,4 +1,4 @@
-"""`benesapo points …` (jobs, bulk import) and `benesapo apikey create NAME`."""
+"""`benesapo points …`: ledger jobs by hand and bulk import."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
+from bot.points_jobs import confirm_pending, expire_lots
 from bot.runtime import Runtime
-from bot.scheduler import confirm_pending, expire_lots
-from models.apikey import create_api_key
 from models.points import PointsError, PointsLedger, run_in_transaction
 from models.timeutil import parse_iso
 
@@ -23,7 +22,7 @@ def _now(runtime: Runtime, raw: str | None) -> datetime:
         return runtime.clock.now()
     try:
         return parse_iso(raw)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise click.BadParameter(f"not an ISO 8601 time: {raw}", param_hint="--now") from exc
 
 
@@ -121,7 +120,10 @@ def _import_row(runtime: Runtime, row: dict[str, str]) -> bool:
         raise ValueError(f"points must be an integer, got {raw_points!r}")
     amount = int(raw_points)
     when = (row.get("occurred_at") or "").strip()
-    occurred_at = parse_iso(when) if when else None
+    try:
+        occurred_at = parse_iso(when) if when else None
+    except OverflowError as exc:
+        raise ValueError(f"occurred_at is out of range: {when!r}") from exc
     key = f"import:{kind}:{source_ref}"
 
     def work(session) -> bool:  # type: ignore[no-untyped-def]
@@ -156,24 +158,4 @@ def import_csv(lazy, file: Path) -> None:  # type: ignore[no-untyped-def]
         raise SystemExit(1)
 
 
-@click.group()
-def apikey() -> None:
-    """Partner API keys."""
-
-
-@apikey.command("create")
-@click.argument("name")
-@click.pass_obj
-def apikey_create(lazy, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Create a partner API key and print it once (only its hash is stored)."""
-    runtime = lazy.get()
-    try:
-        with runtime.session_factory() as session, session.begin():
-            row, plain = create_api_key(session, name, runtime.clock.now())
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"API key {row.name!r} created. Store it now; it will not be shown again:")
-    click.echo(plain)
-
-
-COMMANDS = [points, apikey]
+COMMANDS = [points]

@@ -1,7 +1,7 @@
 """Questions the bot did not understand, counted per normalised text and audience.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 15:30:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "0013"
-down_revision: Union[str, Sequence[str], None] = "0008"
+down_revision: Union[str, Sequence[str], None] = "0009"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
