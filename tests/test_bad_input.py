@@ -19,7 +19,7 @@ from models.apikey import create_api_key
 from models.operators import create_operator
 from models.points_tables import PointOperation
 from models.timeutil import FixedClock
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 
 _n = itertools.count()
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -38,6 +38,7 @@ def app(db, engine):
         channel_access_token=ACCESS_TOKEN,
         database_url=str(engine.url),
         public_base_url="https://bot.example.jp",
+        secret_key=SECRET_KEY,
     )
     return create_app(
         runtime=build_runtime(settings, engine=engine, clock=FixedClock(T0)), start_workers=False

@@ -41,7 +41,12 @@ class Caller:
 
 @pytest.fixture
 def runtime(engine):
-    settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
+    settings = Settings(
+        channel_secret="s",
+        channel_access_token="t",
+        database_url=str(engine.url),
+        secret_key="partner-scopes-test-secret",
+    )
     return build_runtime(settings, engine=engine, clock=FixedClock(T0))
 
 
