@@ -22,6 +22,7 @@ from bot.wakeups import NewEventListener
 from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from bot.webhook_record import warn_without_redelivery
 from bot.worker import EventWorkerPool
+from chat.understanding.data import default_understanding
 
 # Blueprints other than the core ones, by module (each exposes `bp`).
 BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin", "bot.partner_api"]
@@ -45,6 +46,8 @@ class Services:
     def start_workers(self, threads: int, *, listen: bool = False) -> None:
         """`listen`: a worker process of its own, woken by the webhook's NOTIFY (PostgreSQL)."""
         if threads > 0 and self.pool is None:
+            # Load the understanding layer (its model ~1-2 s) before the first event, not on it.
+            default_understanding()
             self.pool = EventWorkerPool(self.processor, self.deliverer, threads)
             self.pool.start()
             if listen:

@@ -121,3 +121,12 @@ def test_unanswered_questions_are_listed_most_frequent_first_and_pruned(
     assert prune_unanswered(db, clock.now(), 30) == 2
     assert [(s.text, s.count) for s in unanswered(db)] == [("b", 4)]
     assert clock.now() - unanswered(db)[0].first_seen == timedelta(days=31)
+
+
+def test_workers_load_the_understanding_before_their_first_event(services) -> None:
+    from chat.understanding.data import default_understanding
+
+    services.stop_workers()
+    default_understanding.cache_clear()
+    services.start_workers(1)
+    assert default_understanding.cache_info().currsize == 1
