@@ -132,11 +132,31 @@ def test_ranking_is_deterministic(understanding: Understanding) -> None:
         assert scores == sorted(scores, reverse=True)
 
 
+def test_the_model_reads_the_written_form(understanding: Understanding) -> None:
+    for_model = understanding.prepare.for_model
+    assert for_model("たいしょくしゃの手続き") == "退職者の手続き"
+    assert for_model("ぽいんと残高") == "ポイント残高"
+    assert for_model("ポイントの履歴") == "ポイントの履歴"  # katakana kept
+    assert for_model("ＤＬの方法") == "ダウンロードの方法"
+
+
+def test_answers_need_some_lexical_evidence(understanding: Understanding) -> None:
+    from chat.understanding.index import decide
+
+    scored = understanding.candidates("ポイントを換金したいです", "employee")
+    loose = Bands(answer=0.1, margin=0.0, close=0.1, off_topic=0.99)
+    assert decide(scored, loose).outcome is Outcome.ANSWER
+    strict = Bands(answer=0.1, margin=0.0, close=0.1, off_topic=0.99, min_lexical=0.99)
+    assert decide(scored, strict).outcome is Outcome.CLOSE_CALL
+
+
 def test_hiragana_messages_are_ranked_lexically(understanding: Understanding) -> None:
     assert hiragana_share("ぽいんといつつく") == 1.0
+    assert hiragana_share(understanding.prepare.for_model("ぽいんといつつく")) < 1.0
     assert hiragana_share("ポイント残高") == 0.0
     cutoff = understanding.fusion.hiragana_cutoff
-    assert understanding.lexical_weight("ぽいんといつつく") == (1.0 if cutoff <= 1 else 0.5)
+    expected = 1.0 if cutoff <= 1 else understanding.fusion.lexical_weight
+    assert understanding.lexical_weight("どうしたらいいの") == expected
     assert (
         understanding.lexical_weight("ポイント残高を見たい") == understanding.fusion.lexical_weight
     )

@@ -66,6 +66,9 @@ class Bands:
     # answered only at this score or above (else "もしかして"): most wrong answers on the dev
     # half came from such disagreements.
     answer_alone: float = 1.01
+    # A confident answer also needs this much lexical evidence: the model finds random strings
+    # (asdfghjkl) "similar" to short small talk.
+    min_lexical: float = 0.0
     candidates: int = 3
 
     @classmethod
@@ -164,7 +167,9 @@ class Understanding:
                 texts.append(label.answer)
         self.lexical = LexicalIndex(texts, prepare)
         self.semantic = (
-            SemanticIndex(texts[: self._n_phrasings], embedder) if embedder is not None else None
+            SemanticIndex([prepare.for_model(t) for t in texts[: self._n_phrasings]], embedder)
+            if embedder is not None
+            else None
         )
 
     @property
@@ -185,7 +190,9 @@ class Understanding:
                     lexical[owner] = cosine
         semantic: dict[str, float] = {}
         if self.semantic is not None:
-            for doc, cosine in enumerate(self.semantic.cosines(text).tolist()):
+            for doc, cosine in enumerate(
+                self.semantic.cosines(self.prepare.for_model(text)).tolist()
+            ):
                 owner = self._owners[doc]
                 if cosine > semantic.get(owner, -1.0):
                     semantic[owner] = cosine
@@ -201,7 +208,8 @@ class Understanding:
         return fuse(out, self.lexical_weight(text))
 
     def lexical_weight(self, text: str) -> float:
-        if self.semantic is None or hiragana_share(text) >= self.fusion.hiragana_cutoff:
+        share = hiragana_share(self.prepare.for_model(text))
+        if self.semantic is None or share >= self.fusion.hiragana_cutoff:
             return 1.0
         return self.fusion.lexical_weight
 
@@ -253,8 +261,11 @@ def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Dec
     confident = best.score >= b.answer and best.score - runner_up >= b.margin
     if confident and disagree and best.score < b.answer_alone:
         confident = False
+    if best.lexical < b.min_lexical:
+        confident = False
     # Small talk that is not quite sure is still answered: a friendly reply costs nothing.
-    if confident or (best.kind is Kind.SMALLTALK and best.score >= b.smalltalk):
+    lenient = best.kind is Kind.SMALLTALK and best.score >= b.smalltalk
+    if confident or (lenient and best.lexical >= b.min_lexical):
         return Decision(Outcome.ANSWER, best, tuple(ranked[: b.candidates]))
     if best.score >= b.close:
         # Buttons for intents and entries only; the third only if it is plausible too.

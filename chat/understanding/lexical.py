@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -39,6 +40,19 @@ class TextPreparer:
         )
         stops = sorted({normalize(w) for w in stopwords if w}, key=len, reverse=True)
         self._stop_re = re.compile("|".join(re.escape(w) for w in stops)) if stops else None
+        # For the sentence-embedding model: the same synonyms, matched whatever the kana, but
+        # replaced by the values as written (katakana and kanji kept: the model reads those,
+        # not hiragana spellings such as ぽいんと or たいしょく).
+        self._written = {
+            normalize(k): unicodedata.normalize("NFKC", v) for k, v in synonyms.items()
+        }
+        self._written_re = (
+            re.compile(
+                "|".join(_any_kana(k) for k in sorted(table, key=len, reverse=True)), re.IGNORECASE
+            )
+            if table
+            else None
+        )
 
     def __call__(self, value: str) -> str:
         value = normalize(value)
@@ -49,6 +63,27 @@ class TextPreparer:
             stripped = self._stop_re.sub("", value)
             value = stripped or value
         return value
+
+    def for_model(self, value: str) -> str:
+        """NFKC with the synonyms applied, katakana and kanji as written (the model's input)."""
+        value = unicodedata.normalize("NFKC", value)
+        if self._written_re is None:
+            return value
+        return self._written_re.sub(lambda m: self._written[normalize(m.group())], value)
+
+
+def _any_kana(key: str) -> str:
+    """A pattern for `key` (normalised: hiragana) that also matches its katakana spelling."""
+    parts = []
+    for char in key:
+        code = ord(char)
+        if 0x3041 <= code <= 0x3096:
+            parts.append(f"[{char}{chr(code + 0x60)}]")
+        elif char == "ー":
+            parts.append("[ーｰ-]")
+        else:
+            parts.append(re.escape(char))
+    return "".join(parts)
 
 
 class LexicalIndex:
