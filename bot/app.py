@@ -9,20 +9,20 @@ from flask import Flask, Request, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from adapters.line_client import LineClient
+from adapters.runtime import Runtime, build_runtime
 from bot import errors
-from bot.config import Settings, load_settings
 from bot.delivery import Deliverer
 from bot.handlers_registry import build_router
-from bot.line_client import LineClient
-from bot.logging_setup import configure_logging
 from bot.processing import EventProcessor
-from bot.runtime import Runtime, build_runtime
 from bot.session_cookie import configure_session_cookie
 from bot.wakeups import NewEventListener
 from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from bot.webhook_record import warn_without_redelivery
 from bot.worker import EventWorkerPool
 from chat.understanding.data import default_understanding
+from common.config import Settings, load_settings
+from common.logging_setup import configure_logging
 
 # Blueprints other than the core ones, by module (each exposes `bp`).
 BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin", "bot.partner_api"]

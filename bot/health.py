@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
+from common import metrics
 from models.events import backlog_size
 
 bp = Blueprint("health", __name__)

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template_string
 
-from bot.config import Settings
-from bot.line_login import LineLoginClient
+from adapters.line_login import LineLoginClient
+from common.config import Settings
 from handlers import linking_texts as t
 
 LINE_API = "https://api.line.me"

@@ -31,13 +31,13 @@ from flask import (
 )
 from flask import session as cookie_session
 
+from adapters.line_client import LineApiError
+from adapters.line_login import IdTokenRejected, LineLoginUnavailable
 from bot import linking_liff
-from bot.config import Settings
 from bot.csrf import csrf_ok, csrf_token, rotate_csrf
-from bot.line_client import LineApiError
-from bot.line_login import IdTokenRejected, LineLoginUnavailable
-from bot.logging_setup import log_fields
 from bot.security_headers import LOGIN_PAGE, secure
+from common.config import Settings
+from common.logging_setup import log_fields
 from handlers import linking_texts as t
 from models import companies, link_requests
 from models.companies import LoginError

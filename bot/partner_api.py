@@ -19,10 +19,10 @@ from werkzeug.exceptions import HTTPException
 
 from bot import partner_input as read
 from bot.app import get_runtime
-from bot.logging_setup import log_fields
 from bot.partner_access import missing_scope, openapi_path
 from bot.partner_input import MAX_DB_INT, ApiError
 from bot.partner_openapi import openapi_document
+from common.logging_setup import log_fields
 from models.apikey import authenticate
 from models.points import PointsError, PointsLedger, Receipt, run_in_transaction
 from models.points_rules import Actor

@@ -12,8 +12,8 @@ from flask import Blueprint, current_app, jsonify, request
 from linebot.v3.webhook import SignatureValidator
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot import metrics
 from bot.webhook_record import DATABASE_UNAVAILABLE, record_retrying
+from common import metrics
 
 logger = logging.getLogger("benesapo.webhook")
 bp = Blueprint("webhook", __name__)

@@ -11,8 +11,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from bot.line_client import validate_request
-from bot.line_limits import MessageLimitError
+from adapters.line_client import validate_request
+from adapters.line_limits import MessageLimitError
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_AREAS = 20
