@@ -12,7 +12,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from adapters.runtime import build_runtime
-from bot.app import create_app, get_services
+from bot.app import create_app
+from bot.appstate import get_services
 from bot.migrate import upgrade_database
 from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
 from bot.session_cookie import dev_secret_key

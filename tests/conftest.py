@@ -166,7 +166,7 @@ def services(bot_server, db, app_clock):
 
     Its worker threads run only during the test, so they never touch other tests' data.
     """
-    from bot.app import get_services
+    from bot.appstate import get_services
 
     app_clock.set(FixedClock().now())
     services = get_services(bot_server)

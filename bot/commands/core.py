@@ -96,7 +96,7 @@ def worker(lazy, threads, nice, metrics_port) -> None:  # type: ignore[no-untype
 
     Run the web process with WEBHOOK_WORKERS=0 when worker processes take this over.
     """
-    from bot.app import Services
+    from bot.services import Services
     from common.logging_setup import configure_logging
 
     if nice:
@@ -122,8 +122,8 @@ def scheduler(lazy, metrics_port) -> None:  # type: ignore[no-untyped-def]
     """Run the scheduled jobs in this process (the Procfile's `clock`)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from bot.app import Services
     from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
+    from bot.services import Services
     from common.logging_setup import configure_logging
     from models.timeutil import JST
 
