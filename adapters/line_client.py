@@ -41,8 +41,8 @@ from common.logging_setup import log_fields
 
 logger = logging.getLogger("benesapo.line")
 
-# Request bodies `validate_request` checks with the SDK's own models (the emulator checks
-# what it is sent with the same table).
+# Request bodies `validate_request` checks with the SDK's own models (the emulator has its own
+# table of them, `emulator/request_models.py`).
 REQUEST_MODELS: dict[str, Any] = {
     "reply": ReplyMessageRequest,
     "push": PushMessageRequest,

@@ -1,7 +1,8 @@
 """LINE's rules for a rich menu and its image, checked before anything is uploaded.
 
 `problems(body, image)` lists every broken rule (empty when fine); `check(body, image)` raises
-`RichMenuInvalid` with all of them. The emulator applies the same image rules.
+`RichMenuInvalid` with all of them. The emulator applies LINE's own rules
+(`emulator/richmenu_rules.py`, without our size policy).
 """
 
 from __future__ import annotations
