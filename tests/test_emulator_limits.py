@@ -1,0 +1,38 @@
+"""The emulator checks with its own table of LINE's limits, so a wrong limit in the bot's table
+(`adapters/line_limits.py`) is refused by LINE's stand-in, as LINE would refuse it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+import adapters.line_limits as bot_limits
+from adapters.line_client import LineApiError, LineClient
+from common.config import Settings
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+
+
+def test_a_wrong_limit_in_the_bots_table_is_refused_by_the_emulator(
+    emulator_server, emulator, monkeypatch
+):
+    user_id = emulator.create_user("限度")["user_id"]
+    monkeypatch.setattr(bot_limits, "MAX_TEXT", 6000)  # a bug in our table: LINE says 5,000
+    client = LineClient(
+        Settings(
+            channel_secret=CHANNEL_SECRET,
+            channel_access_token=ACCESS_TOKEN,
+            line_api_base_url=emulator_server.url,
+            line_data_api_base_url=emulator_server.url,
+        )
+    )
+    too_long = [{"type": "text", "text": "あ" * 5001}]
+    bot_limits.check_messages(too_long)  # the bot's own check lets it through
+
+    with pytest.raises(LineApiError) as caught:
+        client.push(user_id, too_long, str(uuid.uuid4()))
+
+    assert caught.value.status == 400
+    [call] = emulator.calls("/v2/bot/message/push")
+    assert call["status"] == 400
+    assert emulator.inbox(user_id) == []
