@@ -54,3 +54,17 @@ def test_only_the_line_client_imports_the_messaging_api():
         )
     }
     assert found == {"adapters/line_client.py"}
+
+
+def test_only_the_accessor_module_reads_the_apps_extensions():
+    """Blueprints reach the runtime and services through `bot.appstate` (flaskr's `get_db`)."""
+    touching = {
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if any(
+            isinstance(node, ast.Attribute) and node.attr == "extensions"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    }
+    assert touching == {"bot/appstate.py"}
