@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from adapters.runtime import build_runtime
 from bench.points import POLICY, T0, make_members, reset_schema
-from bot.config import Settings
 from bot.points_jobs import confirm_pending
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.db import is_postgres, make_engine, make_session_factory
 from models.points import PointsLedger
 from models.timeutil import FixedClock

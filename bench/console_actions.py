@@ -26,10 +26,10 @@ import requests
 from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
 from bot.migrate import upgrade_database
-from bot.runtime import build_runtime
+from common.config import Settings
 from models import audit, passwords
 from models.companies import create_company
 from models.company import Member, MemberKind

@@ -50,7 +50,7 @@ from emulator.client import EmulatorClient  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     import json
 
-    from bot.app import Services
+    from bot.services import Services
     from models.db import transaction
     from models.events import record_events
 

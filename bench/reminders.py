@@ -58,12 +58,12 @@ from sqlalchemy import Engine, event, func, literal, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import models  # noqa: E402
+from adapters.line_client import LineClient, RetryPolicy, TokenBucket  # noqa: E402
+from adapters.runtime import build_runtime  # noqa: E402
 from bench._procs import start_emulator  # noqa: E402
-from bot.config import Settings  # noqa: E402
 from bot.delivery import Deliverer  # noqa: E402
-from bot.line_client import LineClient, RetryPolicy, TokenBucket  # noqa: E402
 from bot.reminders import ReminderReport, ReminderRun  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
+from common.config import Settings  # noqa: E402
 from emulator.client import EmulatorClient  # noqa: E402
 from handlers.reminders import expiry_reminder  # noqa: E402
 from models.db import make_engine, normalize_database_url  # noqa: E402

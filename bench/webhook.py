@@ -754,9 +754,9 @@ def _base_env() -> dict[str, str]:
 def bench_runtime(url: str, log_path: Path, line_api_base_url: str, **settings: Any) -> Any:
     """Our runtime in this process, as a `benesapo` process builds it: the bench's channel, its
     JSON logs to `log_path` (bench/processing.py, bench/webhook_path.py)."""
-    from bot.config import Settings
-    from bot.logging_setup import configure_logging
-    from bot.runtime import build_runtime
+    from adapters.runtime import build_runtime
+    from common.config import Settings
+    from common.logging_setup import configure_logging
 
     configure_logging(stream=open(log_path, "w"))  # noqa: SIM115 - the process's log, to its end
     return build_runtime(

@@ -2,67 +2,22 @@
 
 from __future__ import annotations
 
-import atexit
-import importlib
-
 from flask import Flask, Request, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import errors
-from bot.config import Settings, load_settings
-from bot.delivery import Deliverer
-from bot.handlers_registry import build_router
-from bot.line_client import LineClient
-from bot.logging_setup import configure_logging
-from bot.processing import EventProcessor
-from bot.runtime import Runtime, build_runtime
+from adapters.line_client import LineClient
+from adapters.runtime import Runtime, build_runtime
+from bot import admin, appstate, errors, health, linking_page, partner_api, webhook
+from bot.services import Services
 from bot.session_cookie import configure_session_cookie
-from bot.wakeups import NewEventListener
 from bot.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from bot.webhook_record import warn_without_redelivery
-from bot.worker import EventWorkerPool
-from chat.understanding.data import default_understanding
+from common.config import Settings, load_settings
+from common.logging_setup import configure_logging
 
-# Blueprints other than the core ones, by module (each exposes `bp`).
-BLUEPRINT_MODULES: list[str] = ["bot.linking_page", "bot.admin", "bot.partner_api"]
-
-
-class Services:
-    """What processes events: the router, the LINE client, the workers."""
-
-    def __init__(self, runtime: Runtime, line: LineClient | None = None) -> None:
-        self.runtime = runtime
-        self.router = build_router()
-        self.line = line or LineClient(runtime.settings)
-        self.deliverer = Deliverer(runtime, self.line)
-        self.processor = EventProcessor(
-            runtime, self.router, self.deliverer, runtime.settings.event_batch_size
-        )
-        self.pool: EventWorkerPool | None = None
-        self.listener: NewEventListener | None = None
-        self._atexit_registered = False
-
-    def start_workers(self, threads: int, *, listen: bool = False) -> None:
-        """`listen`: a worker process of its own, woken by the webhook's NOTIFY (PostgreSQL)."""
-        if threads > 0 and self.pool is None:
-            # Load the understanding layer (its model ~1-2 s) before the first event, not on it.
-            default_understanding()
-            self.pool = EventWorkerPool(self.processor, self.deliverer, threads)
-            self.pool.start()
-            if listen:
-                self.listener = NewEventListener(self.runtime.engine, self.pool.notify).start()
-            if not self._atexit_registered:
-                atexit.register(self.stop_workers)
-                self._atexit_registered = True
-
-    def stop_workers(self) -> None:
-        if self.listener is not None:
-            self.listener.stop()
-            self.listener = None
-        if self.pool is not None:
-            self.pool.stop()
-            self.pool = None
+# Every blueprint, in registration order (each module exposes `bp`).
+BLUEPRINTS = (webhook.bp, health.bp, linking_page.bp, admin.bp, partner_api.bp)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -92,16 +47,10 @@ def create_app(
     if runtime.settings.trusted_proxies > 0:  # the client address behind N reverse proxies
         hops = runtime.settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    app.extensions["benesapo"] = runtime
     services = Services(runtime, line)
-    app.extensions["benesapo.services"] = services
-
-    from bot import health, webhook
-
-    app.register_blueprint(webhook.bp)
-    app.register_blueprint(health.bp)
-    for name in BLUEPRINT_MODULES:
-        app.register_blueprint(importlib.import_module(name).bp)
+    appstate.init_app(app, runtime, services)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
     errors.install(app)
 
@@ -113,15 +62,3 @@ def create_app(
     if start_workers:
         services.start_workers(runtime.settings.webhook_workers)
     return app
-
-
-def get_runtime(app: Flask) -> Runtime:
-    return app.extensions["benesapo"]
-
-
-def get_services(app: Flask) -> Services:
-    return app.extensions["benesapo.services"]
-
-
-def get_worker_pool(app: Flask) -> EventWorkerPool | None:
-    return get_services(app).pool

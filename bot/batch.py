@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.logging_setup import exception_fields, log_fields
-from bot.metrics import BATCH_ROWS_FAILED
+from common.logging_setup import exception_fields, log_fields
+from common.metrics import BATCH_ROWS_FAILED
 
 logger = logging.getLogger("benesapo.batch")
 

@@ -6,8 +6,8 @@ import importlib
 
 import click
 
-from bot.config import ConfigError, check_line_secrets, load_settings
-from bot.runtime import Runtime, build_runtime
+from adapters.runtime import Runtime, build_runtime
+from common.config import ConfigError, check_line_secrets, load_settings
 
 # Each module defines click commands/groups in `COMMANDS` (a list); add yours here.
 COMMAND_MODULES = [

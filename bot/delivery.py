@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
-from bot.line_client import InvalidReplyToken, LineApiError, LineClient, SendResult
-from bot.runtime import Runtime
+from adapters.line_client import InvalidReplyToken, LineApiError, LineClient, SendResult
+from adapters.runtime import Runtime
 from models.db import transaction
 from models.events import (
     OutboxStatus,

@@ -11,12 +11,13 @@ import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bot.app import create_app, get_services
-from bot.config import load_settings
+from adapters.runtime import build_runtime
+from bot.app import create_app
+from bot.appstate import get_services
 from bot.migrate import upgrade_database
-from bot.runtime import build_runtime
 from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
 from bot.session_cookie import dev_secret_key
+from common.config import load_settings
 from emulator.server import EmulatorServer
 from models.demo import seed_demo
 from models.timeutil import JST

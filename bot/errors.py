@@ -13,9 +13,9 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from bot.logging_setup import exception_fields, log_fields
 from bot.webhook import WEBHOOK_PATH
 from bot.webhook_record import DATABASE_UNAVAILABLE
+from common.logging_setup import exception_fields, log_fields
 
 logger = logging.getLogger("benesapo.app")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, selectinload
 
-from bot.config import Settings
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message, text
+from chat.messages import Message, text
+from chat.router import Context, Input, Router
+from common.config import Settings
 from handlers import texts
 from models.conversation import Conversation
 from models.db import add_row, get_prefetched, prefetch_rows

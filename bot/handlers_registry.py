@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from bot.dispatch import Router
+from chat.router import Router
 from chat.understanding.data import intents as declared_intents
 
 # Each module defines `register(router: Router) -> None`. Order matters only for intents.

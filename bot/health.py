@@ -10,7 +10,8 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
+from bot.appstate import get_runtime
+from common import metrics
 from models.events import backlog_size
 
 bp = Blueprint("health", __name__)
@@ -18,9 +19,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
-    from bot.app import get_runtime
-
-    runtime = get_runtime(current_app)
+    runtime = get_runtime()
     try:
         with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -36,8 +35,6 @@ class BacklogCollector:
         self.app = app
 
     def collect(self):  # type: ignore[no-untyped-def]
-        from bot.app import get_runtime
-
         gauge = GaugeMetricFamily(
             "benesapo_webhook_backlog", "Recorded webhook events not yet processed"
         )
@@ -51,9 +48,7 @@ class BacklogCollector:
 
 def _metrics_allowed() -> bool:
     """Only with `Authorization: Bearer <METRICS_TOKEN>` (never without a token set)."""
-    from bot.app import get_runtime
-
-    token = get_runtime(current_app).settings.metrics_token
+    token = get_runtime().settings.metrics_token
     sent = request.headers.get("Authorization", "")
     return bool(token) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
 

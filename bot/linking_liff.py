@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template_string
+from flask import render_template_string
 
-from bot.config import Settings
-from bot.line_login import LineLoginClient
+from adapters.line_login import LineLoginClient
+from bot.appstate import get_line_login
+from common.config import Settings
 from handlers import linking_texts as t
 
 LINE_API = "https://api.line.me"
@@ -94,8 +95,4 @@ def landing_html(settings: Settings, *, action: str, csrf_token: str, script_url
 
 def login_client() -> LineLoginClient:
     """The app's LINE Login client (one per app, made on first use)."""
-    client = current_app.extensions.get("benesapo.line_login")
-    if client is None:
-        client = LineLoginClient(current_app.extensions["benesapo"].settings)
-        current_app.extensions["benesapo.line_login"] = client
-    return client
+    return get_line_login()

@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template_string,
     request,
@@ -31,13 +30,15 @@ from flask import (
 )
 from flask import session as cookie_session
 
+from adapters.line_client import LineApiError
+from adapters.line_login import IdTokenRejected, LineLoginUnavailable
+from adapters.runtime import Runtime
 from bot import linking_liff
-from bot.config import Settings
+from bot.appstate import get_runtime, get_services
 from bot.csrf import csrf_ok, csrf_token, rotate_csrf
-from bot.line_client import LineApiError
-from bot.line_login import IdTokenRejected, LineLoginUnavailable
-from bot.logging_setup import log_fields
 from bot.security_headers import LOGIN_PAGE, secure
+from common.config import Settings
+from common.logging_setup import log_fields
 from handlers import linking_texts as t
 from models import companies, link_requests
 from models.companies import LoginError
@@ -151,8 +152,8 @@ def _csrf_ok() -> bool:
     return csrf_ok(request.form.get("csrf_token"))
 
 
-def _runtime():  # type: ignore[no-untyped-def]
-    return current_app.extensions["benesapo"]
+def _runtime() -> Runtime:
+    return get_runtime()
 
 
 @bp.get("/link")
@@ -174,8 +175,6 @@ def link_form() -> Response:
 @bp.post("/link/identify")
 def link_identify() -> Response:
     """LINE verifies the ID token; the verified user's own link request gets a link token."""
-    from bot.app import get_services
-
     runtime = _runtime()
     if not linking_liff.configured(runtime.settings):
         return _unavailable()
@@ -196,7 +195,7 @@ def link_identify() -> Response:
             return _expired()
         code = link_request.company_code
     try:
-        link_token = get_services(current_app).line.issue_link_token(line_user_id)
+        link_token = get_services().line.issue_link_token(line_user_id)
     except LineApiError as exc:
         logger.warning("link token not issued: %s", type(exc).__name__)
         return _unavailable()

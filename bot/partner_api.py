@@ -13,16 +13,16 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from bot import partner_input as read
-from bot.app import get_runtime
-from bot.logging_setup import log_fields
+from bot.appstate import get_runtime
 from bot.partner_access import missing_scope, openapi_path
 from bot.partner_input import MAX_DB_INT, ApiError
 from bot.partner_openapi import openapi_document
+from common.logging_setup import log_fields
 from models.apikey import authenticate
 from models.points import PointsError, PointsLedger, Receipt, run_in_transaction
 from models.points_rules import Actor
@@ -75,7 +75,7 @@ def _authenticate() -> tuple[Response, int] | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _error(401, "unauthorized", "an API key is required (Authorization: Bearer KEY)")
-    runtime = get_runtime(current_app)
+    runtime = get_runtime()
     with runtime.session_factory() as session, session.begin():
         key = authenticate(session, token)
         if key is None:
@@ -96,7 +96,7 @@ def _authenticate() -> tuple[Response, int] | None:
 
 
 def _run(fn: Callable[[PointsLedger], Any]) -> Any:
-    runtime = get_runtime(current_app)
+    runtime = get_runtime()
 
     def work(session: Session) -> Any:
         return fn(PointsLedger.configured(session, runtime.clock, runtime.settings, g.actor))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from adapters.runtime import Runtime
 from bot.batch import bisect_isolated, is_outage
-from bot.runtime import Runtime
 from models.points import MemberRange, PointsLedger, run_in_transaction
 
 

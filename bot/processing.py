@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import metrics
+from adapters.runtime import Runtime
 from bot.delivery import REPLY_TOKEN_LIFETIME, Deliverer, Outgoing
-from bot.dispatch import Router
 from bot.event_routing import prefetch, route_event
-from bot.logging_setup import log_fields
-from bot.messages import Message, text
-from bot.runtime import Runtime
+from chat.messages import Message, text
+from chat.router import Router
+from common import metrics
+from common.logging_setup import log_fields
 from handlers import texts
 from models.db import is_postgres, transaction
 from models.events import (

@@ -12,10 +12,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from adapters.line_client import LineApiError, LineClient
+from adapters.runtime import Runtime
 from bot.batch import bisect_isolated, is_outage
 from bot.delivery import Deliverer, Outgoing
-from bot.line_client import LineApiError, LineClient
-from bot.runtime import Runtime
 from handlers.reminders import expiry_reminder
 from models.db import is_postgres, transaction
 from models.events import OutboxStatus, new_outbox_row, queue_claimed

@@ -17,11 +17,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from adapters.line_client import LineClient
+from adapters.runtime import Runtime
 from bot.delivery import Deliverer
-from bot.line_client import LineClient
 from bot.points_jobs import confirm_pending, expire_lots
 from bot.reminders import ReminderRun
-from bot.runtime import Runtime
 from models.db import transaction
 from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from bot.config import ConfigError, Settings
+from common.config import ConfigError, Settings
 
 DEV_SECRET_KEY_FILE = Path("instance") / "secret_key"
 

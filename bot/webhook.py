@@ -12,8 +12,9 @@ from flask import Blueprint, current_app, jsonify, request
 from linebot.v3.webhook import SignatureValidator
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot import metrics
+from bot.appstate import get_runtime, get_worker_pool
 from bot.webhook_record import DATABASE_UNAVAILABLE, record_retrying
+from common import metrics
 
 logger = logging.getLogger("benesapo.webhook")
 bp = Blueprint("webhook", __name__)
@@ -166,9 +167,7 @@ def _read_body() -> bytes:
 
 @bp.post(WEBHOOK_PATH)
 def callback():  # type: ignore[no-untyped-def]
-    from bot.app import get_runtime, get_worker_pool
-
-    runtime = get_runtime(current_app)
+    runtime = get_runtime()
     signature = request.headers.get("X-Line-Signature", "")  # header names are case-insensitive
     raw = _read_body()
     validator = SignatureValidator(runtime.settings.channel_secret)
@@ -198,7 +197,7 @@ def callback():  # type: ignore[no-untyped-def]
         duplicates = len(events) - len(new)
         if duplicates:
             metrics.EVENTS_DUPLICATE.inc(duplicates)
-        pool = get_worker_pool(current_app)
+        pool = get_worker_pool()
         if pool is not None and new:
             pool.notify(len(new))
     return current_app.response_class(_OK, mimetype="application/json")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from bot.logging_setup import log_fields
+from common.logging_setup import log_fields
 from models.db import single_statement
 from models.events import record_events
 

@@ -1,7 +1,7 @@
 """Recognise the words that steer a flow (cancel, back, help, start over), however typed.
 
 Pure: `recognize(text)` returns the control it means, or None. The word lists are data
-(`control_words.yaml`); matching runs on `bot.textnorm.normalize`d text, kanji spellings read
+(`control_words.yaml`); matching runs on `common.textnorm.normalize`d text, kanji spellings read
 as kana (戻って = もどって), without punctuation
 or emoji, with one leading filler (やっぱり, もう, …) and polite or casual endings (です, ます,
 してください, ね, …) dropped; one slip is forgiven in kana or Latin words of four
@@ -18,7 +18,7 @@ from importlib import resources
 
 import yaml
 
-from bot.textnorm import normalize
+from common.textnorm import normalize
 
 TYPO_MIN_CHARS = 4  # shorter words must match exactly: one slip in 3 characters is another word
 TYPO_MIN_RATIO = 0.8

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.dispatch import Context, Handler, Input, Router
-from bot.logging_setup import log_fields
-from bot.messages import Action, Message, confirm, message_action, text, with_quick_reply
-from bot.textnorm import normalize
 from chat import flow_texts as t
 from chat.control import Control, recognize
+from chat.messages import Action, Message, confirm, message_action, text, with_quick_reply
+from chat.router import Context, Handler, Input, Router
+from common.logging_setup import log_fields
+from common.textnorm import normalize
 from models.conversation import DEFAULT_TIMEOUT
 
 logger = logging.getLogger("benesapo.flows")

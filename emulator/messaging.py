@@ -14,9 +14,9 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic.v1 import ValidationError  # the SDK's models are pydantic v1 models
 
-from bot.line_client import REQUEST_MODELS, validate_request
-from bot.line_limits import MessageLimitError
 from emulator.common import get_state, line_error
+from emulator.limits import MessageLimitError
+from emulator.request_models import REQUEST_MODELS, validate_request
 from emulator.state import USER_ID_RE
 
 messaging_api = Blueprint("messaging_api", __name__)
@@ -88,7 +88,7 @@ def not_json() -> ResponseReturnValue:
 
 def validated(kind: str) -> tuple[dict[str, Any] | None, ResponseReturnValue | None]:
     """The request's JSON body checked with the SDK's model for `kind` (a key of
-    `bot.line_client.REQUEST_MODELS`): (body, None), or (None, LINE's 400)."""
+    `emulator.request_models.REQUEST_MODELS`): (body, None), or (None, LINE's 400)."""
     body = json_body()
     if body is None:
         return None, not_json()

@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from emulator.webhook import deliver_raw
+
 if TYPE_CHECKING:
     from emulator.state import EmulatorState
 
@@ -94,8 +96,6 @@ class RedeliveryQueue:
             self._wake.notify()
 
     def _run(self) -> None:
-        from emulator.webhook import deliver_raw
-
         while True:
             with self._wake:
                 while not self._heap or self._heap[0][0] > time.monotonic():

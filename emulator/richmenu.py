@@ -22,14 +22,14 @@ from flask.typing import ResponseReturnValue
 from emulator import webhook
 from emulator.common import get_state, line_error
 from emulator.messaging import body_errors, json_body, malformed_user_ids, not_json, validated
-from emulator.state import USER_ID_RE
-from richmenu.validate import (
+from emulator.richmenu_rules import (
     IMAGE_TYPES,
     MAX_IMAGE_BYTES,
     MAX_MENUS,
     body_problems,
     image_problems,
 )
+from emulator.state import USER_ID_RE
 
 richmenu_api = Blueprint("richmenu_api", __name__)
 richmenu_control = Blueprint("richmenu_control", __name__, url_prefix="/_emulator")
@@ -54,7 +54,7 @@ def _checked_menu() -> tuple[dict[str, Any] | None, ResponseReturnValue | None]:
     body = json_body()
     if body is None:
         return None, not_json()
-    problems = body_problems(body, strict=False)
+    problems = body_problems(body)
     if problems:
         return None, _problems(problems)
     return body, None

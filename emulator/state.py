@@ -27,7 +27,6 @@ DEFAULT_QUOTA = 10_000
 MAX_RECORDED_CALLS = 10_000
 
 USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
-CROCKFORD32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 # Message types LINE gives a quote token when sent as push or reply.
 QUOTABLE_TYPES = {"text", "textV2", "sticker", "image", "video"}
@@ -35,17 +34,6 @@ QUOTABLE_TYPES = {"text", "textV2", "sticker", "image", "video"}
 
 def new_user_id() -> str:
     return "U" + secrets.token_hex(16)
-
-
-def new_ulid(now: float | None = None) -> str:
-    """A 26-character ULID (48-bit ms timestamp + 80 random bits, Crockford base32)."""
-    ms = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
-    value = (ms << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(CROCKFORD32[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
 
 
 @dataclass

@@ -8,11 +8,14 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from emulator.state import EmulatorState, new_ulid
+from emulator.ids import new_ulid
+
+if TYPE_CHECKING:  # the state imports the redelivery queue, which delivers through here
+    from emulator.state import EmulatorState
 
 # Event types LINE sends without a reply token.
 NO_REPLY_TOKEN_TYPES = {"unfollow", "unsend", "leave", "memberLeft"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message, flex, message_action, postback_action, text
+from chat.messages import Message, flex, message_action, postback_action, text
+from chat.router import Context, Input, Router
 from handlers import balance_texts as t
 from models.company import CompanyStatus, MemberStatus
 from models.points import Balance, HistoryItem, PointsLedger

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import (
+from chat.messages import (
     Action,
     Message,
     buttons,
@@ -23,6 +22,7 @@ from bot.messages import (
     postback_action,
     text,
 )
+from chat.router import Context, Input, Router
 from handlers import faq_texts as texts
 from models.faq import (
     FaqAction,

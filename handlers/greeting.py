@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message, buttons, message_action, text
+from chat.messages import Message, buttons, message_action, text
+from chat.router import Context, Input, Router
 from handlers import texts
 
 

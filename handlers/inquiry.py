@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Action, Message, message_action, postback_action, text
-from bot.textnorm import normalize
 from chat.flows import END, End, Entry, Flow, Go, Outcome, Question, Stay, Step, Turn, register_flow
+from chat.messages import Action, Message, message_action, postback_action, text
+from chat.router import Context, Input, Router
+from common.textnorm import normalize
 from handlers import inquiry_texts as t
 from handlers.inquiry_fields import (
     COMPANY_CODE,

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.dispatch import Context
-from bot.messages import Action, message_action
-from bot.textnorm import normalize, normalize_code
 from chat.dates import DateError, check_window, format_date, parse_date
+from chat.messages import Action, message_action
 from chat.names import clean_name, name_problem
+from chat.router import Context
+from common.textnorm import normalize, normalize_code
 from handlers import inquiry_texts as t
 from models.companies import (
     COMPANY_CODE_LENGTH,

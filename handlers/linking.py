@@ -15,8 +15,8 @@ by `account_link` here. A new request, a cancel or an unlink closes the user's o
 
 from __future__ import annotations
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import (
+from chat.flows import End, Entry, Flow, Leave, Outcome, Question, Stay, Step, Turn, register_flow
+from chat.messages import (
     Message,
     buttons,
     message_action,
@@ -24,8 +24,8 @@ from bot.messages import (
     text,
     uri_action,
 )
-from bot.textnorm import normalize_code
-from chat.flows import End, Entry, Flow, Leave, Outcome, Question, Stay, Step, Turn, register_flow
+from chat.router import Context, Input, Router
+from common.textnorm import normalize_code
 from handlers import linking_texts as t
 from handlers.member_status import require_hr_contact
 from models import companies, link_requests

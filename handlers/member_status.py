@@ -9,8 +9,8 @@ def balance(ctx, user_input):
 
 from __future__ import annotations
 
-from bot.dispatch import Context
-from bot.messages import Message, message_action, text
+from chat.messages import Message, message_action, text
+from chat.router import Context
 from handlers import linking_texts as t
 from models.company import CompanyStatus, Member, MemberStatus
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message, flex, message_action, postback_action, text
-from bot.textnorm import normalize
 from chat.flows import End, Entry, Flow, Leave, Outcome, Question, Step, Turn, register_flow
+from chat.messages import Message, flex, message_action, postback_action, text
+from chat.router import Context, Input, Router
+from common.textnorm import normalize
 from handlers import reminders_texts as t
 from handlers.member_status import require_active_member
 from models.reminders import STAGE_LAST_CALL

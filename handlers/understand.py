@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message, message_action, postback_action, text
-from bot.textnorm import normalize
+from chat.messages import Message, message_action, postback_action, text
+from chat.router import Context, Input, Router
 from chat.understanding.data import default_understanding, intents
 from chat.understanding.index import Candidate, Decision, Kind, Outcome, Understanding
+from common.textnorm import normalize
 from handlers import faq as faq_handlers
 from handlers import faq_texts
 from handlers import smalltalk_texts as t

@@ -8,10 +8,10 @@ UNLINK   entry: 連携解除 / postback action=unlink
 
 from __future__ import annotations
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message, message_action, postback_action, text
-from bot.textnorm import normalize
 from chat.flows import End, Entry, Flow, Leave, Outcome, Question, Step, Turn, register_flow
+from chat.messages import Message, message_action, postback_action, text
+from chat.router import Context, Input, Router
+from common.textnorm import normalize
 from handlers import linking_texts as t
 from models import companies
 

@@ -22,7 +22,7 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from bot.config import load_settings
+        from common.config import load_settings
 
         url = (
             config.get_main_option("sqlalchemy.url")

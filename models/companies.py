@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.textnorm import normalize_code
+from common.textnorm import normalize_code
 from models import audit, link_requests, login_guard
 from models.company import (
     Company,

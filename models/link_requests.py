@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.textnorm import normalize_code
+from common.textnorm import normalize_code
 from models.company import Member
 from models.line_user import LinkNonce, LinkRequest
 from models.timeutil import Clock

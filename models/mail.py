@@ -315,7 +315,7 @@ def send_due_mail(
 ) -> dict[str, int]:
     """The scheduler job: drain the due part of the mail outbox.
 
-    `runtime` is a `bot.runtime.Runtime` (anything with `session_factory` and `clock`)."""
+    `runtime` is an `adapters.runtime.Runtime` (anything with `session_factory` and `clock`)."""
     settings = settings or mail_settings()
     sender = sender or make_sender(settings)
     totals = {"sent": 0, "retry": 0, "failed": 0}

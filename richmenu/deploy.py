@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.line_client import LineClient
-from bot.runtime import Runtime
+from adapters.line_client import LineClient
+from adapters.runtime import Runtime
 from models.companies import audience_of
 from models.db import transaction
 from models.line_user import LineUser

@@ -6,8 +6,8 @@ route the fallback would answer every tab tap. Register with `register(router)`.
 
 from __future__ import annotations
 
-from bot.dispatch import Context, Input, Router
-from bot.messages import Message
+from chat.messages import Message
+from chat.router import Context, Input, Router
 from richmenu.definitions import TAB_ACTION
 
 

@@ -26,8 +26,8 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.line_client import LineApiError, LineClient
-from bot.runtime import Runtime
+from adapters.line_client import LineApiError, LineClient
+from adapters.runtime import Runtime
 from models.db import transaction
 from models.richmenu import RichMenuAssignment, deployed_menus, take_pending
 

@@ -1,7 +1,8 @@
 """LINE's rules for a rich menu and its image, checked before anything is uploaded.
 
 `problems(body, image)` lists every broken rule (empty when fine); `check(body, image)` raises
-`RichMenuInvalid` with all of them. The emulator applies the same image rules.
+`RichMenuInvalid` with all of them. The emulator applies LINE's own rules
+(`emulator/richmenu_rules.py`, without our size policy).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from bot.line_client import validate_request
-from bot.line_limits import MessageLimitError
+from adapters.line_client import validate_request
+from adapters.line_limits import MessageLimitError
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_AREAS = 20

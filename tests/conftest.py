@@ -89,9 +89,9 @@ def clock() -> FixedClock:
 @pytest.fixture
 def cli_runtime(engine: Engine, db: Session, clock: FixedClock):
     """What `benesapo` hands its commands (`obj`), on the test database and clock."""
+    from adapters.runtime import build_runtime
     from bot.cli import LazyRuntime
-    from bot.config import Settings
-    from bot.runtime import build_runtime
+    from common.config import Settings
 
     settings = Settings(channel_secret="s", channel_access_token="t", database_url=str(engine.url))
     return LazyRuntime.ready(build_runtime(settings, engine=engine, clock=clock))
@@ -117,10 +117,10 @@ def app_clock() -> FixedClock:
 @pytest.fixture(scope="session")
 def bot_server(engine, emulator_server, app_clock):
     """The whole bot (webhook, workers, LINE client) against the emulator."""
+    from adapters.line_client import LineClient, RetryPolicy
+    from adapters.runtime import build_runtime
     from bot.app import create_app
-    from bot.config import Settings
-    from bot.line_client import LineClient, RetryPolicy
-    from bot.runtime import build_runtime
+    from common.config import Settings
     from tests.e2e import ServerThread
     from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, LIFF_ID, LOGIN_CHANNEL_ID, SECRET_KEY
 
@@ -166,7 +166,7 @@ def services(bot_server, db, app_clock):
 
     Its worker threads run only during the test, so they never touch other tests' data.
     """
-    from bot.app import get_services
+    from bot.appstate import get_services
 
     app_clock.set(FixedClock().now())
     services = get_services(bot_server)

@@ -16,9 +16,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
-from bot.runtime import build_runtime
+from common.config import Settings
 from models import audit
 from models.company import Member, MemberKind, MemberStatus
 from models.inquiries import InquiryEvent, InquiryType, create_inquiry

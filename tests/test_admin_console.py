@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
-from bot.runtime import build_runtime
+from common.config import Settings
 from models import audit
 from models.company import Member, MemberStatus
 from models.events import OutgoingMessage

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from test_points_support import T0, make_member
 
+from adapters.runtime import build_runtime
 from bot.admin import texts as admin_texts
 from bot.app import create_app
-from bot.config import Settings
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.apikey import create_api_key
 from models.operators import create_operator
 from models.points_tables import PointOperation

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from test_points_support import T0, key, make_member
 
-from bot.config import Settings
-from bot.dispatch import Context, Input
+from adapters.line_client import validate_messages
 from bot.handlers_registry import build_router
-from bot.line_client import validate_messages
+from chat.router import Context, Input
+from common.config import Settings
 from models.company import CompanyStatus, MemberStatus
 from models.line_user import LineUser
 from models.points import PointsLedger, PointsPolicy

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, text, update
 from test_points_support import T0, make_member
 
-from bot.config import Settings
-from bot.metrics import BATCH_ROWS_FAILED
+from adapters.runtime import build_runtime
 from bot.points_jobs import confirm_pending, expire_lots
-from bot.runtime import build_runtime
+from common.config import Settings
+from common.metrics import BATCH_ROWS_FAILED
 from models.db import is_postgres
 from models.points import PointsLedger
 from models.points_tables import PointLot

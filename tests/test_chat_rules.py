@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.line_limits import MessageLimitError, check_messages
+from adapters.line_limits import MessageLimitError, check_messages
 from chat.control import Control, recognize
 from chat.dates import DateError, check_window, format_date, parse_date
 from chat.names import name_problem

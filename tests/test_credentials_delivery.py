@@ -14,10 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from adapters.runtime import build_runtime
 from bench._procs import free_port
 from bot.app import create_app
-from bot.config import Settings
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.audit import AuditEntry
 from models.company import Member
 from models.credentials import looks_like_password, may_request_credentials

@@ -78,7 +78,7 @@ def test_each_event_and_line_call_is_one_json_line_without_text_or_tokens(chat, 
     import json
     import logging
 
-    from bot.logging_setup import JsonFormatter
+    from common.logging_setup import JsonFormatter
 
     with caplog.at_level(logging.INFO, logger="benesapo"):
         chat.say("ポイント残高を秘密の言葉で教えて")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from bot.messages import buttons, flex, message_action, postback_action
+from chat.messages import buttons, flex, message_action, postback_action
 from emulator.client import EmulatorClient
 from handlers import balance_texts, linking_texts
 from handlers import faq_texts as faq

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.line_client import validate_messages
 from bot.commands.faq import faq as faq_command
-from bot.config import Settings
-from bot.dispatch import Context, Input, Router
 from bot.handlers_registry import build_router
-from bot.line_client import validate_messages
+from chat.router import Context, Input, Router
+from common.config import Settings
 from handlers import faq_texts
 from handlers import texts as greeting_texts
 from models.faq import FaqFeedback, default_index, feedback_stats, record_feedback

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import models.faq as faq_module
-from bot.line_limits import text_length
+from adapters.line_limits import text_length
 from models.faq import (
     FAQ_PATH,
     FaqDataError,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
-from bot.dispatch import Context, Input, Router
 from bot.handlers_registry import build_router
-from bot.messages import text
 from chat.flows import END, Entry, Flow, FlowError, Go, Question, Stay, Step, Turn, register_flow
+from chat.messages import text
+from chat.router import Context, Input, Router
+from common.config import Settings
 from models.conversation import Conversation
 from models.line_user import LineUser
 from models.timeutil import FixedClock

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.config import ConfigError, load_settings
-from bot.line_client import validate_messages
-from bot.line_limits import MessageLimitError, check_messages, text_length
-from bot.logging_setup import JsonFormatter
-from bot.messages import buttons, message_action, postback_action, text
+from adapters.line_client import validate_messages
+from adapters.line_limits import MessageLimitError, check_messages, text_length
+from chat.messages import buttons, message_action, postback_action, text
+from common.config import ConfigError, load_settings
+from common.logging_setup import JsonFormatter
 from models.db import transaction
 from models.events import EventStatus, WebhookEvent, record_events
 from models.leases import acquire_lease, release_lease
@@ -57,7 +57,7 @@ def no_secrets(monkeypatch, tmp_path):
 def no_line_client(monkeypatch):
     """Building a LINE client fails the test: a command that should have stopped at start-up
     fails here instead of running on (a worker would wait for Ctrl-C)."""
-    from bot.line_client import LineClient
+    from adapters.line_client import LineClient
 
     def tripwire(self, *args, **kwargs):
         raise AssertionError("a LINE client was built without the LINE secrets")
@@ -137,7 +137,7 @@ def test_messages_line_would_refuse_fail_here(messages, problem):
 def test_checked_messages_remembers_only_what_passed():
     from datetime import date
 
-    from bot.line_client import checked_messages
+    from adapters.line_client import checked_messages
 
     good = [text("ok", quick=[message_action("はい")])]
     assert checked_messages(good) == good
@@ -199,10 +199,10 @@ def test_job_lease_is_held_by_one_process_at_a_time(session_factory, db, clock):
 def test_concurrent_workers_process_each_event_once_in_user_order(
     session_factory, engine, db, clock
 ):
-    from bot.config import Settings
-    from bot.dispatch import Router
+    from adapters.runtime import Runtime
     from bot.processing import EventProcessor
-    from bot.runtime import Runtime
+    from chat.router import Router
+    from common.config import Settings
 
     seen: list[tuple[str, str]] = []
     lock = threading.Lock()
@@ -244,12 +244,12 @@ def test_concurrent_workers_process_each_event_once_in_user_order(
 def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_once(
     session_factory, engine, dbview, clock
 ):
-    from bot.config import Settings
+    from adapters.line_client import SendResult
+    from adapters.runtime import Runtime
     from bot.delivery import Deliverer
-    from bot.dispatch import Router
-    from bot.line_client import SendResult
     from bot.processing import EventProcessor
-    from bot.runtime import Runtime
+    from chat.router import Router
+    from common.config import Settings
     from models.events import OutgoingMessage
 
     calls: list[str] = []
@@ -310,8 +310,8 @@ def test_a_raising_handler_in_a_batch_is_counted_once_and_its_neighbours_run_onc
 
 @pytest.mark.parametrize(("configured", "multicast"), [(1000.0, 200.0), (50.0, 50.0)])
 def test_multicast_keeps_under_lines_own_lower_limit(configured, multicast):
-    from bot.config import Settings
-    from bot.line_client import LineClient
+    from adapters.line_client import LineClient
+    from common.config import Settings
 
     settings = Settings(
         channel_secret="s", channel_access_token="t", line_rate_limit_per_second=configured
@@ -326,10 +326,10 @@ def test_a_batch_reads_its_line_users_and_conversations_once(
 ):
     from sqlalchemy import event as sa_event
 
-    from bot.config import Settings
-    from bot.dispatch import Router
+    from adapters.runtime import Runtime
     from bot.processing import EventProcessor
-    from bot.runtime import Runtime
+    from chat.router import Router
+    from common.config import Settings
     from models.line_user import LineUser
 
     router = Router()
@@ -407,12 +407,12 @@ def test_a_listening_worker_is_woken_by_new_events_not_by_redeliveries(
 def test_a_users_next_event_waits_until_the_earlier_reply_is_sent(
     session_factory, engine, dbview, clock
 ):
-    from bot.config import Settings
+    from adapters.line_client import SendResult
+    from adapters.runtime import Runtime
     from bot.delivery import Deliverer
-    from bot.dispatch import Router
-    from bot.line_client import SendResult
     from bot.processing import EventProcessor
-    from bot.runtime import Runtime
+    from chat.router import Router
+    from common.config import Settings
     from models.events import claim_next_events
 
     router = Router()
@@ -461,9 +461,9 @@ def test_a_users_next_event_waits_until_the_earlier_reply_is_sent(
 def test_a_reply_a_dead_worker_never_recorded_stops_holding_the_user_back(
     session_factory, engine, dbview, clock
 ):
-    from bot.config import Settings
+    from adapters.runtime import Runtime
     from bot.processing import EventProcessor
-    from bot.runtime import Runtime
+    from common.config import Settings
     from models.events import REPLY_HOLD, claim_next_events
 
     user = "U" + "8" * 32

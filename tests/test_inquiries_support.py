@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.line_client import validate_messages
+from adapters.line_client import validate_messages
 from models.companies import IssuedIds, create_company
 from models.company import Member
 from models.line_user import LineUser

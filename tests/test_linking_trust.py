@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.config import Settings
+from common.config import Settings
 from models.companies import create_company
 from models.events import OutgoingMessage
 from tests.e2e import texts_of
@@ -190,8 +190,8 @@ def test_without_a_liff_app_configured_the_page_is_unavailable(engine, db):
 
 
 def test_without_a_liff_app_configured_the_chat_says_linking_is_unavailable(db, clock):
-    from bot.dispatch import Context, Input
     from bot.handlers_registry import build_router
+    from chat.router import Context, Input
     from handlers import linking_texts
     from models.line_user import LineUser
 

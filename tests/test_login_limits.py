@@ -184,9 +184,9 @@ def test_operators_created_for_the_limits_exist(db, clock):
 
 @pytest.mark.usefixtures("cheap_hashing")
 def test_behind_a_trusted_proxy_the_client_address_is_counted(engine, db, clock):
+    from adapters.runtime import build_runtime
     from bot.app import create_app
-    from bot.config import Settings
-    from bot.runtime import build_runtime
+    from common.config import Settings
     from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 
     settings = Settings(

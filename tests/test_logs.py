@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
-from bot.logging_setup import JsonFormatter
-from bot.runtime import build_runtime
+from common.config import Settings
+from common.logging_setup import JsonFormatter
 from models.db import make_engine, single_statement
 from models.events import record_events
 from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY, body_of, sign, text_event

@@ -7,10 +7,10 @@ import itertools
 import pytest
 from test_points_support import T0, make_member
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
 from bot.partner_api import bp
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.apikey import ApiKey, create_api_key, hash_key
 from models.timeutil import FixedClock, parse_iso
 from tests.helpers import SECRET_KEY

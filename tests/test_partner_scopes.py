@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 from test_points_support import T0, make_member
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
 from bot.cli import LazyRuntime
 from bot.commands.apikeys import apikey
-from bot.config import Settings
 from bot.migrate import upgrade_database
 from bot.partner_access import REQUIRED_SCOPE, openapi_path
 from bot.partner_api import PREFIX
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.apikey import ApiKey, Partner, create_api_key
 from models.db import is_postgres, make_engine
 from models.points_tables import PointEntry, PointOperation

@@ -626,7 +626,7 @@ def test_settled_entries_count_as_latest_even_when_the_operation_is_refused(db, 
 
 
 def test_policy_reads_settings_with_defaults():
-    from bot.config import Settings
+    from common.config import Settings
 
     settings = Settings(
         channel_secret="s",

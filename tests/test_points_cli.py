@@ -7,11 +7,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from test_points_support import T0, make_member
 
+from adapters.runtime import build_runtime
 from bot.cli import LazyRuntime
 from bot.commands.apikeys import apikey
 from bot.commands.points import points
-from bot.config import Settings
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.apikey import ApiKey, authenticate
 from models.points import PointsLedger
 from models.points_tables import PointLot

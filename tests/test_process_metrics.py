@@ -91,11 +91,11 @@ def test_scheduler_serves_metrics_on_metrics_port(cli_runtime, monkeypatch):
 def test_no_metrics_server_unless_asked(cli_runtime, monkeypatch):
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    import bot.metrics
+    import common.metrics
 
     monkeypatch.delenv("METRICS_PORT", raising=False)
     started = []
-    monkeypatch.setattr(bot.metrics, "start_metrics_server", lambda *a: started.append(a))
+    monkeypatch.setattr(common.metrics, "start_metrics_server", lambda *a: started.append(a))
     monkeypatch.setattr(BlockingScheduler, "start", lambda self: None)
     result = CliRunner().invoke(cli, ["scheduler"], obj=cli_runtime)
     assert result.exit_code == 0, result.output

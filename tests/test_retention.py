@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from bot.config import load_settings
 from bot.scheduler import prune_records
+from common.config import load_settings
 from models.db import is_postgres, transaction
 from models.events import (
     EventStatus,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from bot.handlers_registry import build_router
-from bot.textnorm import normalize
+from common.textnorm import normalize
 from richmenu import definitions as d
 from richmenu import render, validate
 from richmenu.definitions import DefinitionError

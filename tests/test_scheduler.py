@@ -9,11 +9,11 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.config import Settings
+from adapters.line_client import LineClient
+from adapters.runtime import Runtime
 from bot.delivery import Deliverer
-from bot.line_client import LineClient
-from bot.runtime import Runtime
 from bot.scheduler import Job, LeasedRunner, install_jobs, standard_jobs
+from common.config import Settings
 from models.leases import acquire_lease
 from models.timeutil import JST
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.textnorm import fold_kana, normalize, normalize_code
+from common.textnorm import fold_kana, normalize, normalize_code
 
 
 @pytest.mark.parametrize(

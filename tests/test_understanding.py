@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from bot.handlers_registry import build_router
-from bot.textnorm import normalize
 from chat.understanding import data
 from chat.understanding.index import Bands, Kind, Outcome, Understanding, hiragana_share
 from chat.understanding.semantic import CachedEmbedder
+from common.textnorm import normalize
 from tests.understanding_eval import load
 
 

@@ -12,10 +12,10 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import ConfigError, Settings, load_settings
-from bot.runtime import build_runtime
 from bot.session_cookie import dev_secret_key
+from common.config import ConfigError, Settings, load_settings
 from models.operators import ROLE_ADMIN, create_operator
 from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
-from bot.runtime import build_runtime
 from bot.webhook import MAX_TIMESTAMP_MS
+from common.config import Settings
 from models.events import WebhookEvent
 from tests.e2e import ServerThread
 from tests.helpers import (

@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
+from adapters.runtime import build_runtime
 from bot.app import create_app
-from bot.config import Settings
-from bot.runtime import build_runtime
+from common.config import Settings
 from models.db import make_engine
 from models.events import WebhookEvent
 from models.timeutil import FixedClock

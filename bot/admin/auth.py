@@ -13,12 +13,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Response, abort, g, redirect, render_template, request, url_for
 from flask import session as cookie
 from sqlalchemy.orm import Session
 
 from bot.admin import bp
 from bot.admin import texts as t
+from bot.appstate import get_runtime
 from bot.csrf import csrf_ok, csrf_token, rotate_csrf
 from bot.security_headers import CONSOLE, secure
 from models import console_sessions
@@ -33,7 +34,7 @@ ROUTE_ROLES: dict[str, str] = {}
 
 
 def _runtime() -> Any:
-    return current_app.extensions["benesapo"]
+    return get_runtime()
 
 
 @contextmanager

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.auth import admin_required
+from bot.appstate import get_runtime
 from models.inquiries import format_jst
 from models.operators import Operator, OperatorError, set_active
 
@@ -46,7 +47,7 @@ def set_operator_active(operator_id: int) -> Any:
             error=t.OPERATOR_NOT_SELF,
         )
         return page, 409
-    clock = current_app.extensions["benesapo"].clock
+    clock = get_runtime().clock
     try:
         set_active(g.session, clock, operator.email, active, actor=g.actor)
     except OperatorError:  # pragma: no cover - the row was just read

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from flask import (
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -24,6 +23,7 @@ from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.actions import ACTIONS, ActionError, available_actions, run_action
 from bot.admin.auth import admin_required, login_required
+from bot.appstate import get_runtime
 from models import audit
 from models.companies import Credential, IssuedIds
 from models.inquiries import (
@@ -47,7 +47,7 @@ PER_PAGE = 20
 
 
 def _runtime() -> Any:
-    return current_app.extensions["benesapo"]
+    return get_runtime()
 
 
 # -- tickets -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from bot.runtime import Runtime
+from adapters.runtime import Runtime
 from models import companies
 from models.companies import CompanyError, IssuedIds
 from models.company import CompanyStatus

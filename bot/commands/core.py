@@ -52,7 +52,7 @@ def _serve_metrics(port: int | None):  # type: ignore[no-untyped-def]
     """The metrics server of a process that serves no HTTP otherwise, or None."""
     if port is None:
         return None
-    from bot.metrics import start_metrics_server
+    from common.metrics import start_metrics_server
 
     try:
         server = start_metrics_server(port)
@@ -96,8 +96,8 @@ def worker(lazy, threads, nice, metrics_port) -> None:  # type: ignore[no-untype
 
     Run the web process with WEBHOOK_WORKERS=0 when worker processes take this over.
     """
-    from bot.app import Services
-    from bot.logging_setup import configure_logging
+    from bot.services import Services
+    from common.logging_setup import configure_logging
 
     if nice:
         os.nice(nice)
@@ -122,9 +122,9 @@ def scheduler(lazy, metrics_port) -> None:  # type: ignore[no-untyped-def]
     """Run the scheduled jobs in this process (the Procfile's `clock`)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from bot.app import Services
-    from bot.logging_setup import configure_logging
     from bot.scheduler import LeasedRunner, install_jobs, standard_jobs
+    from bot.services import Services
+    from common.logging_setup import configure_logging
     from models.timeutil import JST
 
     configure_logging()

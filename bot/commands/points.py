@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
+from adapters.runtime import Runtime
 from bot.points_jobs import confirm_pending, expire_lots
-from bot.runtime import Runtime
 from models.points import PointsError, PointsLedger, run_in_transaction
 from models.timeutil import parse_iso
 

@@ -23,8 +23,8 @@ def reminders() -> None:
 @click.pass_obj
 def run(lazy, day: str | None, instant: str | None, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """Send (or with --dry-run, count) today's expiry reminders."""
-    from bot.app import Services
     from bot.reminders import ReminderRun
+    from bot.services import Services
 
     if day and instant:
         raise click.UsageError("give --date or --now, not both")

@@ -50,7 +50,7 @@ def preview(directory: str, path: str | None) -> None:
 @click.pass_obj
 def deploy(lazy, dry_run: bool, path: str | None) -> None:  # type: ignore[no-untyped-def]
     """Create changed menus, point aliases, set the default, re-link users, delete old menus."""
-    from bot.line_client import LineClient
+    from adapters.line_client import LineClient
     from richmenu import validate
     from richmenu.definitions import load
     from richmenu.deploy import deploy as run_deploy

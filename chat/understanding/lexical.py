@@ -1,6 +1,6 @@
 """TF-IDF cosine over character 1–2-grams: deterministic, pure Python, robust to typos.
 
-Text is normalised (`bot.textnorm.normalize`), then the synonym table maps kana spellings and
+Text is normalised (`common.textnorm.normalize`), then the synonym table maps kana spellings and
 paraphrases onto the words the data uses, noise characters are dropped and stop phrases
 (question endings that say nothing about the subject) are removed.
 """
@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
-from bot.textnorm import normalize
+from common.textnorm import normalize
 
 # Characters that carry no meaning for matching (punctuation, symbols, spaces).
 _NOISE = re.compile(r"[^0-9a-z\u3041-\u3096\u30fc\u3400-\u9fff\uf900-\ufaff々〆]+")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bot.logging_setup import log_fields
+from common.logging_setup import log_fields
 
 log = logging.getLogger("benesapo.understanding")
 

@@ -2,7 +2,7 @@
 
 Each `handlers/` module exposes `register(router)`; `bot.handlers_registry` composes them in
 one place. A handler takes a `Context` and an `Input` and returns a list of message dicts
-(`bot.messages`), or `None` to let the next route try.
+(`chat.messages`), or `None` to let the next route try.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
-from bot.messages import Message, text
-from bot.textnorm import normalize
+from chat.messages import Message, text
+from common.config import Settings
+from common.textnorm import normalize
 from models.company import Member
 from models.conversation import Conversation, ConversationStore
 from models.line_user import LineUser

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import requests
 
-from bot import metrics
-from bot.config import Settings
-from bot.line_client import RETRYABLE_STATUSES, RetryPolicy
-from bot.logging_setup import log_fields
+from adapters.line_client import RETRYABLE_STATUSES, RetryPolicy
+from common import metrics
+from common.config import Settings
+from common.logging_setup import log_fields
 
 logger = logging.getLogger("benesapo.line_login")
 

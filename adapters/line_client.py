@@ -34,15 +34,15 @@ from linebot.v3.messaging import (
     Message as SdkMessage,
 )
 
-from bot import metrics
-from bot.config import Settings
-from bot.line_limits import MessageLimitError, check_messages, check_recipients
-from bot.logging_setup import log_fields
+from adapters.line_limits import MessageLimitError, check_messages, check_recipients
+from common import metrics
+from common.config import Settings
+from common.logging_setup import log_fields
 
 logger = logging.getLogger("benesapo.line")
 
-# Request bodies `validate_request` checks with the SDK's own models (the emulator checks
-# what it is sent with the same table).
+# Request bodies `validate_request` checks with the SDK's own models (the emulator has its own
+# table of them, `emulator/request_models.py`).
 REQUEST_MODELS: dict[str, Any] = {
     "reply": ReplyMessageRequest,
     "push": PushMessageRequest,

@@ -1,7 +1,8 @@
 """LINE's published limits on outgoing messages, as pure checks over message dicts.
 
 `check_messages` raises `MessageLimitError` naming the first broken limit, so a message LINE
-would refuse fails a test (the emulator runs the same check) instead of failing a user.
+would refuse fails a test instead of failing a user. The emulator checks with its own table
+(`emulator/limits.py`), so a wrong limit here is refused there.
 """
 
 from __future__ import annotations

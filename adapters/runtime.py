@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Settings
+from common.config import Settings
 from models.db import make_engine, make_session_factory
 from models.timeutil import Clock, SystemClock
 

@@ -1,6 +1,6 @@
 """Pure builders for LINE message objects, as plain dicts in the Messaging API's JSON shape.
 
-Handlers return these; only `bot.line_client` turns them into SDK models and sends them.
+Handlers return these; only `adapters.line_client` turns them into SDK models and sends them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,2 @@
+"""Pure utilities: text normalisation, configuration, metrics, logging. They import nothing
+of the application above them."""
