@@ -122,7 +122,7 @@ def test_a_typed_message_is_answered_and_quick_replies_send_their_action(browser
     expect(answer.locator(".bubble-text")).to_have_text(greeting.HOW_TO)
     expect(page.quick).to_be_hidden()
 
-    page.send("あいうえお")  # nothing the FAQ knows: an apology with two quick replies
+    page.send("ほげほげ")  # nothing the FAQ knows: an apology with two quick replies
     (answer,) = page.answers(1)
     expect(answer).to_contain_text(first_line(faq.UNKNOWN))
     expect(page.quick_replies()).to_have_text([faq.INQUIRY_LABEL, faq.FAQ_LABEL])
@@ -160,7 +160,7 @@ def test_a_typed_message_is_answered_and_quick_replies_send_their_action(browser
     ]
     assert sent == [
         ("text", "使い方"),
-        ("text", "あいうえお"),
+        ("text", "ほげほげ"),
         ("postback", "action=faq_menu"),
         ("text", "残高"),
         ("text", "連携"),
@@ -309,7 +309,7 @@ def test_the_user_selector_and_the_new_user_button_show_each_users_conversation(
 ):
     chat.say("使い方")
     hanako = new_chat("花子")
-    hanako.say("あいうえお")
+    hanako.say("ほげほげ")
     page = ChatPage.open(browser, emulator, chat.user_id)
     select = page.page.get_by_label("ユーザーを選択")
     # The emulator keeps users for the whole session: other tests' users are listed too.
@@ -319,7 +319,7 @@ def test_the_user_selector_and_the_new_user_button_show_each_users_conversation(
 
     select.select_option(label="花子")
     page.connected(hanako.user_id)
-    expect(page.mine).to_have_text(["あいうえお"])
+    expect(page.mine).to_have_text(["ほげほげ"])
     expect(page.bot).to_contain_text([first_line(faq.UNKNOWN)])
     expect(page.quick_replies()).to_have_text([faq.INQUIRY_LABEL, faq.FAQ_LABEL])
     assert page.page.url.endswith(f"/?user={hanako.user_id}")

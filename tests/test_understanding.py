@@ -146,7 +146,7 @@ def test_answers_need_some_lexical_evidence(understanding: Understanding) -> Non
     scored = understanding.candidates("ポイントを換金したいです", "employee")
     loose = Bands(answer=0.1, margin=0.0, close=0.1, off_topic=0.99)
     assert decide(scored, loose).outcome is Outcome.ANSWER
-    strict = Bands(answer=0.1, margin=0.0, close=0.1, off_topic=0.99, min_lexical=0.99)
+    strict = Bands(answer=0.1, margin=0.0, close=0.1, off_topic=0.99, min_lexical=0.5)
     assert decide(scored, strict).outcome is Outcome.CLOSE_CALL
 
 

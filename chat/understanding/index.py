@@ -267,10 +267,12 @@ def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Dec
     lenient = best.kind is Kind.SMALLTALK and best.score >= b.smalltalk
     if confident or (lenient and best.lexical >= b.min_lexical):
         return Decision(Outcome.ANSWER, best, tuple(ranked[: b.candidates]))
-    if best.score >= b.close:
-        # Buttons for intents and entries only; the third only if it is plausible too.
-        offer = [c for c in ranked[: b.candidates + 1] if c.kind is not Kind.SMALLTALK]
-        close = tuple(c for i, c in enumerate(offer[: b.candidates]) if i < 2 or c.score >= b.close)
-        if close:
-            return Decision(Outcome.CLOSE_CALL, best, close)
+    # "もしかして": intents and entries only (never small talk), each with some lexical evidence
+    # (half the answer's), the two best and a third only if it is plausible too.
+    offer = [c for c in ranked if c.kind is not Kind.SMALLTALK and c.lexical >= b.min_lexical / 2][
+        : b.candidates
+    ]
+    if offer and offer[0].score >= b.close:
+        close = tuple(c for i, c in enumerate(offer) if i < 2 or c.score >= b.close)
+        return Decision(Outcome.CLOSE_CALL, best, close)
     return Decision(Outcome.UNKNOWN, best)
