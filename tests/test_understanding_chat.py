@@ -4,7 +4,6 @@ its handler, small talk is answered, what is not understood is kept for the back
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from models.unanswered import (
     unanswered,
 )
 from tests.e2e import actions_of, texts_of
+from tests.test_faq_chat import _Lazy, _Runtime
 
 
 def link(db: Session, chat) -> None:  # type: ignore[no-untyped-def]
@@ -81,19 +81,6 @@ def test_what_is_not_understood_is_kept_without_the_user(chat, dbview) -> None:
     ]
     stored = json.dumps([vars(r) for r in rows], default=str)
     assert chat.user_id not in stored
-
-
-@dataclass
-class _Runtime:
-    session_factory: sessionmaker[Session]
-
-
-@dataclass
-class _Lazy:
-    runtime: _Runtime
-
-    def get(self) -> _Runtime:
-        return self.runtime
 
 
 def test_unanswered_questions_are_listed_most_frequent_first_and_pruned(
