@@ -147,12 +147,14 @@ def _history_line(item: HistoryItem) -> str:
     return line
 
 
-def history_text(items: list[HistoryItem], pending_days: int) -> Message:
+def history_text(items: list[HistoryItem], pending_days: int, pending: bool = True) -> Message:
+    """The latest entries; the note on points awaiting confirmation only when there are some."""
     if not items:
         return text(t.HISTORY_EMPTY)
     lines = [t.HISTORY_TITLE.format(count=len(items))]
     lines.extend(_history_line(item) for item in items)
-    lines.append(t.HISTORY_FOOTER.format(days=pending_days))
+    if pending:
+        lines.append(t.HISTORY_FOOTER.format(days=pending_days))
     return text("\n".join(lines))
 
 
@@ -171,7 +173,8 @@ def show_history(ctx: Context, user_input: Input) -> list[Message]:
     assert ctx.member is not None
     ledger = _ledger(ctx)
     items = ledger.history(ctx.member, limit=HISTORY_LIMIT)
-    return [history_text(items, ledger.policy.pending_days)]
+    pending = ledger.balance(ctx.member, ctx.now).pending > 0
+    return [history_text(items, ledger.policy.pending_days, pending)]
 
 
 def register(router: Router) -> None:

@@ -9,6 +9,17 @@ from handlers import texts
 
 def greeting(ctx: Context) -> list[Message]:
     name = ctx.settings.service_name
+    if ctx.member is not None:  # blocked and re-added: the link is still there
+        return [
+            text(
+                texts.WELCOME_BACK.format(service=name),
+                quick=[
+                    message_action("ポイント残高", "残高"),
+                    message_action("よくある質問"),
+                    message_action("お問い合わせ", "問い合わせ"),
+                ],
+            )
+        ]
     return [
         text(texts.GREETING.format(service=name)),
         buttons(

@@ -113,6 +113,16 @@ def test_history_lists_latest_entries_with_japanese_reasons(db, chat):
     assert reply["text"].startswith("【ポイント履歴")
 
 
+def test_the_pending_note_shows_only_when_points_await_confirmation(db, chat):
+    member = _link(db, chat)
+    chat.ledger.grant(member, 500, "g1", "お詫び", key=key())
+    (reply,) = chat("履歴")
+    assert "確定待ちのポイント" not in reply["text"]
+    chat.ledger.earn(member, 300, "u1", key=key())
+    (reply,) = chat("履歴")
+    assert reply["text"].splitlines()[-1].startswith("※確定待ちのポイントは")
+
+
 def test_history_empty(db, chat):
     _link(db, chat)
     (reply,) = chat("履歴")

@@ -95,3 +95,18 @@ def test_each_event_and_line_call_is_one_json_line_without_text_or_tokens(chat, 
     assert any(c["endpoint"] == "reply" and c["status"] == 200 for c in calls)
     everything = "\n".join(lines)
     assert "秘密の言葉" not in everything and "replyToken" not in everything
+
+
+def test_a_linked_user_who_blocks_and_re_adds_is_not_asked_to_link_again(chat, db, dbview):
+    from test_points_support import make_member
+
+    chat.follow()
+    member = make_member(db, "M5001")
+    user = db.get(LineUser, chat.user_id)
+    user.member_pk = member.id
+    db.commit()
+    assert chat.event("unfollow") == []
+    messages = chat.event("follow", follow={"isUnblocked": True})
+    assert "おかえりなさい" in texts_of(messages)
+    assert "アカウント連携" not in {a["label"] for a in actions_of(messages)}
+    assert {"ポイント残高", "よくある質問"} <= {a["label"] for a in actions_of(messages)}
