@@ -323,7 +323,9 @@ def main(
         dev = questions("dev")
         (weight, cutoff), bands, report = tune(understanding, dev)
         print(f"tuned on dev: lexical_weight={weight} hiragana_cutoff={cutoff} bands={bands}")
-        print_report("dev (tuned)", report, args.misses)
+        print_report(
+            "dev, in-sample (tuned on these: see --cv and the test half)", report, args.misses
+        )
         if args.write:
             tuning = yaml.safe_load(data.TUNING_PATH.read_text(encoding="utf-8"))
             key = "lexical_only_bands" if not understanding.semantic_enabled else "bands"

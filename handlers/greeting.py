@@ -7,17 +7,23 @@ from chat.router import Context, Input, Router
 from handlers import texts
 
 
+def menu_actions() -> list[dict]:
+    """The quick replies that say what the account does (small talk, welcome back)."""
+    return [
+        message_action("ポイント残高", "残高"),
+        message_action("よくある質問"),
+        message_action("お問い合わせ", "問い合わせ"),
+        message_action("使い方"),
+    ]
+
+
 def greeting(ctx: Context) -> list[Message]:
     name = ctx.settings.service_name
     if ctx.member is not None:  # blocked and re-added: the link is still there
         return [
             text(
                 texts.WELCOME_BACK.format(service=name),
-                quick=[
-                    message_action("ポイント残高", "残高"),
-                    message_action("よくある質問"),
-                    message_action("お問い合わせ", "問い合わせ"),
-                ],
+                quick=menu_actions(),
             )
         ]
     return [

@@ -26,6 +26,7 @@ from common.textnorm import normalize
 from handlers import faq as faq_handlers
 from handlers import faq_texts
 from handlers import smalltalk_texts as t
+from handlers.greeting import menu_actions
 from models.company import MemberStatus
 from models.faq import default_index
 from models.unanswered import record_unanswered
@@ -44,18 +45,9 @@ def _data(**params: str) -> str:
     return urlencode(params)
 
 
-def _menu() -> list[dict]:
-    return [
-        message_action("ポイント残高", "残高"),
-        message_action("よくある質問"),
-        message_action("お問い合わせ", "問い合わせ"),
-        message_action("使い方"),
-    ]
-
-
 def smalltalk_messages(ctx: Context, kind: str) -> list[Message]:
     body = t.SMALLTALK[kind].format(service=ctx.settings.service_name)
-    return [text(body, quick=_menu() if kind in t.WITH_MENU else None)]
+    return [text(body, quick=menu_actions() if kind in t.WITH_MENU else None)]
 
 
 def human_messages(ctx: Context, user_input: Input) -> list[Message]:

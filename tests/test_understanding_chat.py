@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_points_support import make_member
 
 from bot.commands.faq import faq as faq_command
+from handlers import faq_texts
 from models.line_user import LineUser
 from models.timeutil import FixedClock
 from models.unanswered import (
@@ -68,7 +69,8 @@ def test_a_close_call_button_for_an_intent_runs_it(chat, dbview) -> None:
     assert texts_of(answer).startswith("もしかして")
     tapped = chat.tap("action=intent&id=help")
     assert "使い方" in texts_of(tapped)
-    assert chat.tap("action=intent&id=nope")  # an unknown intent id is answered politely
+    # An unknown intent id is answered politely.
+    assert texts_of(chat.tap("action=intent&id=nope")) == faq_texts.ENTRY_NOT_FOUND
 
 
 def test_what_is_not_understood_is_kept_without_the_user(chat, dbview) -> None:

