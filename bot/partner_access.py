@@ -1,24 +1,15 @@
-"""Which scope each partner API operation needs (one table, read by the API and its OpenAPI
-document), and the check of a presented key."""
+"""Which scope each partner API operation needs (from `bot.partner_operations`, read by the
+API and its OpenAPI document), and the check of a presented key."""
 
 from __future__ import annotations
 
 import re
 
-# (method, OpenAPI path under /api/v1) → scope the key must carry.
+from bot.partner_operations import OPERATIONS
+
+# (method, OpenAPI path under /api/v1) → scope the key must carry, from the declarations.
 REQUIRED_SCOPE: dict[tuple[str, str], str] = {
-    ("post", "/members/{member_id}/earnings"): "earn",
-    ("post", "/earnings/{source_ref}/amend"): "earn",
-    ("post", "/earnings/{source_ref}/cancel"): "earn",
-    ("post", "/members/{member_id}/grants"): "grant",
-    ("post", "/grants/{source_ref}/revoke"): "revoke",
-    ("post", "/members/{member_id}/redemptions"): "redeem",
-    ("post", "/redemptions/{purchase_ref}/cancel"): "redeem",
-    ("post", "/redemptions/{purchase_ref}/reprice"): "redeem",
-    ("post", "/members/{member_id}/exchanges"): "redeem",
-    ("post", "/exchanges/{reward_ref}/cancel"): "redeem",
-    ("get", "/members/{member_id}/balance"): "read",
-    ("get", "/members/{member_id}/history"): "read",
+    (op.method, op.path): op.scope for op in OPERATIONS if op.scope is not None
 }
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

@@ -1,8 +1,10 @@
 """Partner API under /api/v1/: how points reach us (earnings, grants, redemptions, …).
 
 Bearer API keys (hashed at rest, `models.apikey`); every POST needs an `Idempotency-Key`
-header; errors are JSON `{"error": CODE, "message": TEXT}` with a 4xx status. The rules are in
-`models.points`; this module only translates HTTP to service calls and back.
+header; errors are JSON `{"error": CODE, "message": TEXT}` with a 4xx status. Each view is
+bound to its declaration in `bot.partner_operations` (route, scope, request model), which
+checks the request before the view runs. The rules are in `models.points`; this module only
+translates HTTP to service calls and back.
 """
 
 from __future__ import annotations
@@ -18,16 +20,17 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from bot import partner_input as read
+from bot import partner_operations as ops
 from bot.appstate import get_runtime
 from bot.partner_access import missing_scope, openapi_path
-from bot.partner_input import MAX_DB_INT, ApiError
+from bot.partner_input import ApiError
 from bot.partner_openapi import openapi_document
 from common.logging_setup import log_fields
 from models.apikey import authenticate
 from models.points import PointsError, PointsLedger, Receipt, run_in_transaction
 from models.points_rules import Actor
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("benesapo.partner_api")
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
 PREFIX = "/api/v1"
@@ -104,11 +107,45 @@ def _run(fn: Callable[[PointsLedger], Any]) -> Any:
     return run_in_transaction(runtime.session_factory, work)
 
 
-def _post(call: Callable[[PointsLedger, dict[str, Any], str, datetime | None], Receipt]):
-    data = read.body()
-    key = read.idempotency_key(g.api_key_id)
-    at = read.optional_instant(data, "occurred_at")
-    receipt: Receipt = _run(lambda ledger: call(ledger, data, key, at))
+# A command: (ledger, checked body, idempotency key, occurred_at, path parameters) → receipt.
+Command = Callable[..., Receipt]
+
+
+def _command(fn: Command) -> Command:
+    """Route a POST view from its declaration (`ops.BY_NAME[fn.__name__]`)."""
+    op = ops.BY_NAME[fn.__name__]
+    if op.method != "post" or op.body is None:
+        raise TypeError(f"{op.name} is not declared as a POST with a body")
+
+    def view(**given: str):  # type: ignore[no-untyped-def]
+        path = read.path_parameters(op, given)
+        data = read.body()
+        key = read.idempotency_key(g.api_key_id)
+        checked = read.validated(op.body, data)  # type: ignore[arg-type]
+        at = read.optional_instant(checked.occurred_at, "occurred_at")
+        return _applied(_run(lambda ledger: fn(ledger, checked, key, at, **path)))
+
+    bp.add_url_rule(op.flask_rule, op.name, view, methods=["POST"])
+    return fn
+
+
+def _query(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Route a GET view from its declaration; the view gets its checked query and path."""
+    op = ops.BY_NAME[fn.__name__]
+    if op.method != "get":
+        raise TypeError(f"{op.name} is not declared as a GET")
+
+    def view(**given: str):  # type: ignore[no-untyped-def]
+        path = read.path_parameters(op, given)
+        if op.query is None:
+            return fn(**path)
+        return fn(read.query(op.query), **path)
+
+    bp.add_url_rule(op.flask_rule, op.name, view, methods=["GET"])
+    return fn
+
+
+def _applied(receipt: Receipt) -> tuple[Response, int]:
     log_fields(
         log,
         logging.INFO,
@@ -129,105 +166,72 @@ def _post(call: Callable[[PointsLedger, dict[str, Any], str, datetime | None], R
 
 
 # -- endpoints ---------------------------------------------------------------------------------
+# Each function is named as its operation; the ledger checks every value again.
+
+At = datetime | None
 
 
-@bp.post("/members/<member_id>/earnings")
-def earn(member_id: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.earn(
-            member_id, d.get("points"), d.get("source_ref"), key=key, occurred_at=at
-        )
+@_command
+def earn(pl: PointsLedger, d: ops.Earning, key: str, at: At, member_id: str) -> Receipt:
+    return pl.earn(member_id, d.points, d.source_ref, key=key, occurred_at=at)
+
+
+@_command
+def amend_earning(pl: PointsLedger, d: ops.Amendment, key: str, at: At, source_ref: str) -> Receipt:
+    return pl.amend_earning(source_ref, d.points, key=key, occurred_at=at)
+
+
+@_command
+def cancel_earning(
+    pl: PointsLedger, d: ops.Occurrence, key: str, at: At, source_ref: str
+) -> Receipt:
+    return pl.cancel_earning(source_ref, key=key, occurred_at=at)
+
+
+@_command
+def grant(pl: PointsLedger, d: ops.Grant, key: str, at: At, member_id: str) -> Receipt:
+    return pl.grant(member_id, d.points, d.source_ref, d.reason, key=key, occurred_at=at)
+
+
+@_command
+def redeem(pl: PointsLedger, d: ops.Redemption, key: str, at: At, member_id: str) -> Receipt:
+    return pl.redeem(
+        member_id, d.purchase_ref, d.price, d.points, mode=d.mode, key=key, occurred_at=at
     )
 
 
-@bp.post("/earnings/<source_ref>/amend")
-def amend_earning(source_ref: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.amend_earning(
-            source_ref, d.get("points"), key=key, occurred_at=at
-        )
-    )
+@_command
+def cancel_redemption(
+    pl: PointsLedger, d: ops.RedemptionCancel, key: str, at: At, purchase_ref: str
+) -> Receipt:
+    return pl.cancel_redemption(purchase_ref, refund=d.refund, key=key, occurred_at=at)
 
 
-@bp.post("/earnings/<source_ref>/cancel")
-def cancel_earning(source_ref: str):  # type: ignore[no-untyped-def]
-    return _post(lambda pl, d, key, at: pl.cancel_earning(source_ref, key=key, occurred_at=at))
+@_command
+def reprice(pl: PointsLedger, d: ops.Reprice, key: str, at: At, purchase_ref: str) -> Receipt:
+    return pl.reprice(purchase_ref, d.price, key=key, occurred_at=at)
 
 
-@bp.post("/members/<member_id>/grants")
-def grant(member_id: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.grant(
-            member_id,
-            d.get("points"),
-            d.get("source_ref"),
-            d.get("reason"),
-            key=key,
-            occurred_at=at,
-        )
-    )
+@_command
+def exchange(pl: PointsLedger, d: ops.Exchange, key: str, at: At, member_id: str) -> Receipt:
+    return pl.exchange(member_id, d.reward_ref, d.points, key=key, occurred_at=at)
 
 
-@bp.post("/members/<member_id>/redemptions")
-def redeem(member_id: str):  # type: ignore[no-untyped-def]
-    def call(pl: PointsLedger, d: dict[str, Any], key: str, at: datetime | None) -> Receipt:
-        mode = d.get("mode", "points")
-        if mode == "all" and "points" in d:
-            raise ApiError(422, "invalid_request", 'give either "points" or "mode": "all"')
-        return pl.redeem(
-            member_id,
-            d.get("purchase_ref"),
-            d.get("price"),
-            d.get("points"),
-            mode=mode,
-            key=key,
-            occurred_at=at,
-        )
-
-    return _post(call)
+@_command
+def cancel_exchange(
+    pl: PointsLedger, d: ops.Occurrence, key: str, at: At, reward_ref: str
+) -> Receipt:
+    return pl.cancel_exchange(reward_ref, key=key, occurred_at=at)
 
 
-@bp.post("/redemptions/<purchase_ref>/cancel")
-def cancel_redemption(purchase_ref: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.cancel_redemption(
-            purchase_ref, refund=d.get("refund", "points"), key=key, occurred_at=at
-        )
-    )
+@_command
+def revoke(pl: PointsLedger, d: ops.Revocation, key: str, at: At, source_ref: str) -> Receipt:
+    return pl.revoke(source_ref, d.reason, key=key, occurred_at=at)
 
 
-@bp.post("/redemptions/<purchase_ref>/reprice")
-def reprice(purchase_ref: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.reprice(purchase_ref, d.get("price"), key=key, occurred_at=at)
-    )
-
-
-@bp.post("/members/<member_id>/exchanges")
-def exchange(member_id: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.exchange(
-            member_id, d.get("reward_ref"), d.get("points"), key=key, occurred_at=at
-        )
-    )
-
-
-@bp.post("/exchanges/<reward_ref>/cancel")
-def cancel_exchange(reward_ref: str):  # type: ignore[no-untyped-def]
-    return _post(lambda pl, d, key, at: pl.cancel_exchange(reward_ref, key=key, occurred_at=at))
-
-
-@bp.post("/grants/<source_ref>/revoke")
-def revoke(source_ref: str):  # type: ignore[no-untyped-def]
-    return _post(
-        lambda pl, d, key, at: pl.revoke(source_ref, d.get("reason"), key=key, occurred_at=at)
-    )
-
-
-@bp.get("/members/<member_id>/balance")
-def balance(member_id: str):  # type: ignore[no-untyped-def]
-    raw = request.args.get("as_of")
-    as_of = read.instant(raw, "as_of") if raw else None
+@_query
+def balance(query: ops.BalanceQuery, member_id: str):  # type: ignore[no-untyped-def]
+    as_of = read.optional_instant(query.as_of, "as_of")
     result = _run(lambda pl: pl.balance(member_id, as_of))
     return jsonify(
         {
@@ -244,11 +248,9 @@ def balance(member_id: str):  # type: ignore[no-untyped-def]
     )
 
 
-@bp.get("/members/<member_id>/history")
-def history(member_id: str):  # type: ignore[no-untyped-def]
-    limit = read.query_int("limit", 50, 1, 200) or 50
-    before = read.query_int("before", None, 1, MAX_DB_INT)
-    items = _run(lambda pl: pl.history(member_id, limit=limit, before_id=before))
+@_query
+def history(query: ops.HistoryQuery, member_id: str):  # type: ignore[no-untyped-def]
+    items = _run(lambda pl: pl.history(member_id, limit=query.limit, before_id=query.before))
     entries = []
     for item in items:
         data = asdict(item)
@@ -257,6 +259,6 @@ def history(member_id: str):  # type: ignore[no-untyped-def]
     return jsonify({"member_id": member_id, "entries": entries})
 
 
-@bp.get("/openapi.json")
+@_query
 def openapi():  # type: ignore[no-untyped-def]
     return jsonify(openapi_document())

@@ -1,19 +1,22 @@
-"""Reading a partner API request: the JSON body, times, the Idempotency-Key header and query
-integers. Every malformed value raises `ApiError` (a 4xx with a message), never a 500."""
+"""Reading a partner API request: the JSON body, times, the Idempotency-Key header, and the
+body, query and path parameters checked against the operation's pydantic models
+(`bot.partner_operations`). Every malformed value raises `ApiError` (a 4xx with a message),
+never a 500."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, get_args
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 
+from bot.partner_operations import MAX_KEY_LENGTH, PATH_PARAMETERS, Operation
 from models.points_rules import PointsError, check_time, text_problem
 from models.timeutil import parse_iso
 
-MAX_KEY_LENGTH = 200
-MAX_DB_INT = 2**63 - 1  # the largest id a BIGINT column holds
+M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -52,8 +55,7 @@ def instant(raw: Any, name: str) -> datetime:
         raise ApiError(422, exc.code, exc.message) from exc
 
 
-def optional_instant(data: dict[str, Any], name: str) -> datetime | None:
-    raw = data.get(name)
+def optional_instant(raw: str | None, name: str) -> datetime | None:
     return None if raw is None else instant(raw, name)
 
 
@@ -70,14 +72,49 @@ def idempotency_key(api_key_id: int) -> str:
     return f"api:{api_key_id}:{raw}"
 
 
-def query_int(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if not raw:
-        return default
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """`data` as `model`, or the first problem as a 422 `invalid_request`."""
     try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", f"{name} must be an integer") from exc
-    if not low <= value <= high:
-        raise ApiError(422, "invalid_request", f"{name} must be between {low} and {high}")
-    return value
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", _message(model, exc.errors()[0])) from exc
+
+
+def query(model: type[M]) -> M:
+    """The query string as `model` (an empty value counts as absent)."""
+    return validated(model, {name: value for name, value in request.args.items() if value})
+
+
+def path_parameters(operation: Operation, given: dict[str, Any]) -> dict[str, str]:
+    checked = {}
+    for name in operation.path_parameters:
+        try:
+            checked[name] = PATH_PARAMETERS[name].validate_python(given[name])
+        except ValidationError as exc:
+            error = {**exc.errors()[0], "loc": (name,)}
+            raise ApiError(422, "invalid_request", _message(None, error)) from exc
+    return checked
+
+
+def _message(model: type[BaseModel] | None, error: Any) -> str:
+    """The ledger's wording (`models.points_rules`) for a pydantic error."""
+    name = ".".join(str(part) for part in error["loc"])
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing" and model is not None:
+        annotation = model.model_fields[name].annotation
+        kind = "int_type" if annotation is int or int in get_args(annotation) else "string_type"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{name} must be an integer"
+    if kind in ("string_type", "string_too_short"):
+        return f"{name} must be a non-empty string"
+    if kind == "string_too_long":
+        return f"{name} must be at most {ctx['max_length']} characters"
+    if kind == "greater_than_equal":
+        return f"{name} must be > 0" if ctx["ge"] == 1 else f"{name} must be ≥ {ctx['ge']}"
+    if kind == "less_than_equal":
+        return f"{name} must be at most {ctx['le']:,}"
+    if kind == "literal_error":
+        return f"{name} must be {ctx['expected']}"
+    if kind == "value_error":
+        return f"{name} {ctx['error']}".strip()
+    return f"{name}: {error['msg']}" if name else error["msg"]

@@ -1,174 +1,125 @@
-"""The partner API's OpenAPI document (GET /api/v1/openapi.json)."""
+"""The partner API's OpenAPI document (GET /api/v1/openapi.json), derived from the operations
+and their pydantic models in `bot.partner_operations`: nothing here is kept by hand but the
+prose of the error answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.partner_access import REQUIRED_SCOPE
-from bot.partner_input import MAX_KEY_LENGTH
-from models.apikey import SCOPES
-from models.points_rules import (
-    MAX_POINTS_PER_OPERATION,
-    MAX_PRICE_YEN,
-    MAX_REASON_LENGTH,
-    MAX_REF_LENGTH,
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from bot.partner_operations import (
+    MAX_KEY_LENGTH,
+    OPERATIONS,
+    PATH_PARAMETERS,
+    Error,
+    Operation,
 )
+from models.apikey import SCOPES
 
-# -- OpenAPI -----------------------------------------------------------------------------------
+REF_TEMPLATE = "#/components/schemas/{model}"
 
-_INT = {"type": "integer", "minimum": 1, "maximum": MAX_POINTS_PER_OPERATION}
-_PRICE = {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_YEN}
-_STR = {"type": "string", "maxLength": MAX_REF_LENGTH}
-_REASON = {"type": "string", "maxLength": MAX_REASON_LENGTH}
-_WHEN = {"type": "string", "format": "date-time", "description": "ISO 8601; default now"}
-
-# (method, path, summary, path parameter, body properties, required body fields)
-_OPERATIONS: list[tuple[str, str, str, str | None, dict[str, Any], list[str]]] = [
-    (
-        "post",
-        "/members/{member_id}/earnings",
-        "Earn points (pending, Art. 2)",
-        "member_id",
-        {"points": _INT, "source_ref": _STR},
-        ["points", "source_ref"],
-    ),
-    (
-        "post",
-        "/earnings/{source_ref}/amend",
-        "Amend a pending earning (Art. 2.3)",
-        "source_ref",
-        {"points": _INT},
-        ["points"],
-    ),
-    (
-        "post",
-        "/earnings/{source_ref}/cancel",
-        "Cancel a pending earning (Art. 2.3)",
-        "source_ref",
-        {},
-        [],
-    ),
-    (
-        "post",
-        "/members/{member_id}/grants",
-        "Operator grant (Art. 2.1)",
-        "member_id",
-        {"points": _INT, "source_ref": _STR, "reason": _REASON},
-        ["points", "source_ref", "reason"],
-    ),
-    (
-        "post",
-        "/members/{member_id}/redemptions",
-        "Pay with points (Art. 6.1)",
-        "member_id",
-        {
-            "purchase_ref": _STR,
-            "price": _PRICE,
-            "points": _INT,
-            "mode": {"enum": ["points", "all"]},
-        },
-        ["purchase_ref", "price"],
-    ),
-    (
-        "post",
-        "/redemptions/{purchase_ref}/cancel",
-        "Cancel a paid purchase (Art. 6.3)",
-        "purchase_ref",
-        {"refund": {"enum": ["points", "cash"]}},
-        [],
-    ),
-    (
-        "post",
-        "/redemptions/{purchase_ref}/reprice",
-        "Price changed (Art. 6.4-6.5)",
-        "purchase_ref",
-        {"price": {**_PRICE, "minimum": 0}},
-        ["price"],
-    ),
-    (
-        "post",
-        "/members/{member_id}/exchanges",
-        "Exchange points for a reward (Art. 7)",
-        "member_id",
-        {"reward_ref": _STR, "points": _INT},
-        ["reward_ref", "points"],
-    ),
-    (
-        "post",
-        "/exchanges/{reward_ref}/cancel",
-        "Reward undeliverable: points back (Art. 7.2)",
-        "reward_ref",
-        {},
-        [],
-    ),
-    (
-        "post",
-        "/grants/{source_ref}/revoke",
-        "Revoke a grant or earning (Art. 5, 8)",
-        "source_ref",
-        {"reason": _REASON},
-        ["reason"],
-    ),
-    (
-        "get",
-        "/members/{member_id}/balance",
-        "Balance (available, pending, debt, expiring)",
-        "member_id",
-        {},
-        [],
-    ),
-    ("get", "/members/{member_id}/history", "Latest ledger entries", "member_id", {}, []),
+_ERRORS = [
+    (400, "the body is not a JSON object"),
+    (401, "missing or invalid API key"),
+    (403, "the API key lacks the scope this operation needs"),
+    (404, "unknown member or reference (or one another partner created)"),
+    (409, "conflict: reused key, duplicate reference, stale occurred_at"),
+    (422, "a rule the request breaks, e.g. insufficient_points, or a value out of bounds"),
 ]
 
 
-def openapi_document() -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Error"}
-    errors = {
-        str(status): {"description": text, "content": {"application/json": {"schema": error}}}
-        for status, text in [
-            (400, "the body is not a JSON object"),
-            (401, "missing or invalid API key"),
-            (403, "the API key lacks the scope this operation needs"),
-            (404, "unknown member or reference (or one another partner created)"),
-            (409, "conflict: reused key, duplicate reference, stale occurred_at"),
-            (422, "a rule the request breaks, e.g. insufficient_points"),
-        ]
-    }
-    paths: dict[str, Any] = {}
-    for method, path, summary, param, props, required in _OPERATIONS:
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "parameters": [
-                {"name": param, "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {"200": {"description": "OK (or an idempotent replay)"}, **errors},
-            "security": [{"bearer": [REQUIRED_SCOPE[(method, path)]]}],
+def _models() -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = [Error]
+    for op in OPERATIONS:
+        if op.body is not None and op.body not in found:
+            found.append(op.body)
+    return found
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without the `null` of an optional field (a query parameter is
+    absent, never null)."""
+    options = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    return {**options[0], **rest}
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_PARAMETERS[name].json_schema(),
         }
-        if method == "post":
-            operation["parameters"].append(
+        for name in op.path_parameters
+    ]
+    if op.query is not None:
+        properties = op.query.model_json_schema()["properties"]
+        for name, field in op.query.model_fields.items():
+            parameters.append(
                 {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                    "name": name,
+                    "in": "query",
+                    "required": field.is_required(),
+                    "schema": _not_null(properties[name]),
                 }
             )
-            operation["requestBody"] = {
-                "required": bool(required),
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {**props, "occurred_at": _WHEN},
-                            "required": required,
-                        }
-                    }
-                },
+    if op.method == "post":
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
             }
-            operation["responses"]["201"] = {"description": "applied"}
-        elif path.endswith("/balance"):
-            operation["parameters"].append({"name": "as_of", "in": "query", "schema": _WHEN})
-        paths.setdefault(path, {})[method] = operation
+        )
+    return parameters
+
+
+def _operation(op: Operation, errors: dict[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "operationId": op.name,
+        "summary": op.summary,
+        "responses": {"200": {"description": "OK (or an idempotent replay)"}},
+    }
+    parameters = _parameters(op)
+    if parameters:
+        document["parameters"] = parameters
+    if op.scope is None:
+        document["security"] = []  # the document itself: no key needed
+        return document
+    document["security"] = [{"bearer": [op.scope]}]
+    document["responses"].update(errors)
+    if op.body is not None:
+        document["requestBody"] = {
+            "required": bool(op.body.model_json_schema().get("required")),
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": REF_TEMPLATE.format(model=op.body.__name__)}
+                }
+            },
+        }
+        document["responses"]["201"] = {"description": "applied"}
+    return document
+
+
+def openapi_document() -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in _models()], ref_template=REF_TEMPLATE
+    )
+    error = {"$ref": REF_TEMPLATE.format(model=Error.__name__)}
+    errors = {
+        str(status): {"description": text, "content": {"application/json": {"schema": error}}}
+        for status, text in _ERRORS
+    }
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, errors)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Benesapo points partner API", "version": "1"},
@@ -182,13 +133,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "A partner's API key; its scopes: " + ", ".join(SCOPES),
                 }
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                    "required": ["error", "message"],
-                }
-            },
+            "schemas": definitions["$defs"],
         },
         "paths": paths,
     }
