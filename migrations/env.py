@@ -1,4 +1,5 @@
-"""Alembic environment: uses the engine handed in by bot.migrate, or DATABASE_URL."""
+"""Alembic environment: uses the engine handed in by bot.migrate, or DATABASE_URL; compares
+against models.Base.metadata unless bot.migrate hands in another (its tests do)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from models.base import UTCDateTime
 from models.db import make_engine
 
 config = context.config
-target_metadata = models.Base.metadata
+target_metadata = config.attributes.get("metadata", models.Base.metadata)
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 
 import click
 
-from bot.migrate import upgrade_database
+from bot.migrate import new_revision, upgrade_database
 
 
 @click.group()
@@ -20,6 +21,38 @@ def db_upgrade(lazy) -> None:  # type: ignore[no-untyped-def]
     """Apply all Alembic migrations."""
     upgrade_database(lazy.get().engine)
     click.echo("database is up to date")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does (its file's slug).")
+@click.option(
+    "--url",
+    default=None,
+    help="Compare with this database, which must be at the latest migration (default: a "
+    "scratch SQLite database migrated to it).",
+)
+def db_revision(message: str, url: str | None) -> None:
+    """Write the next numbered migration from what the models have and the migrations lack
+    (Alembic autogenerate); nothing when they agree. Review it before committing."""
+    from alembic.util import CommandError
+
+    from models.db import make_engine
+
+    message = message.strip()
+    if not re.search(r"[A-Za-z0-9]", message) or len(message) > 200:
+        raise click.BadParameter("give 1 to 200 characters with a letter or digit", param_hint="-m")
+    engine = make_engine(url) if url else None
+    try:
+        path = new_revision(message, engine=engine)
+    except CommandError as exc:  # e.g. the database is not at the latest migration
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if path is None:
+        click.echo("the models and the migrations agree: nothing to do (no file written)")
+    else:
+        click.echo(f"wrote {path.relative_to(path.parent.parent.parent)}: review it, then commit")
 
 
 @db.command("prune")
