@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ from sqlalchemy import bindparam, update
 
 from adapters.line_client import InvalidReplyToken, LineApiError, LineClient, SendResult
 from adapters.runtime import Runtime
+from common.logging_setup import log_fields
 from models.db import transaction
 from models.events import (
     OutboxStatus,
@@ -203,17 +203,17 @@ class Deliverer:
                 }
             )
             statuses.append(status)
-            logger.warning(
-                json.dumps(
-                    {
-                        "event": "delivery_failed",
-                        "outbox_id": item.id,
-                        "status": error.status,
-                        "request_id": error.request_id,
-                        "retryable": error.retryable,
-                        "final": not retry,
-                    }
-                )
+            log_fields(
+                logger,
+                logging.WARNING,
+                {
+                    "event": "delivery_failed",
+                    "outbox_id": item.id,
+                    "status": error.status,
+                    "request_id": error.request_id,
+                    "retryable": error.retryable,
+                    "final": not retry,
+                },
             )
         with transaction(self.runtime.session_factory) as session:
             record_sent(session, sent, now)

@@ -186,7 +186,11 @@ def link_identify() -> Response:
         log_fields(logger, logging.INFO, {"event": "link_id_token_refused", "reason": exc.reason})
         return _page(401, title=t.PAGE_LIFF_REFUSED_TITLE, message=t.PAGE_LIFF_REFUSED)
     except LineLoginUnavailable as exc:
-        logger.warning("ID token not verified: %s", type(exc).__name__)
+        log_fields(
+            logger,
+            logging.WARNING,
+            {"event": "link_id_token_unverified", "error": type(exc).__name__},
+        )
         return _unavailable()
     line_user_id = claims.sub
     with runtime.session_factory() as session:
@@ -197,7 +201,9 @@ def link_identify() -> Response:
     try:
         link_token = get_services().line.issue_link_token(line_user_id)
     except LineApiError as exc:
-        logger.warning("link token not issued: %s", type(exc).__name__)
+        log_fields(
+            logger, logging.WARNING, {"event": "link_token_not_issued", "error": type(exc).__name__}
+        )
         return _unavailable()
     with transaction(runtime.session_factory) as session:
         link_request = link_requests.open_link_request(session, runtime.clock, line_user_id)
@@ -240,7 +246,7 @@ def link_submit() -> Response:
             )
         except LoginError as exc:
             session.commit()  # the attempt counts toward the lockout
-            logger.info("link login refused: %s", exc.code)
+            log_fields(logger, logging.INFO, {"event": "link_login_refused", "code": exc.code})
             response = _form(link_token, company_code, member_id, error=t.PAGE_ERRORS[exc.code])
             response.status_code = ERROR_STATUS.get(exc.code, 403)
             return response

@@ -9,7 +9,6 @@ with backoff, then failed with an apology) and its neighbours simply run again i
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -120,7 +119,7 @@ class EventProcessor:
             if culprit is not None:  # its handler raised: count it, the others just run again
                 self._failed(culprit, exc, started)
             else:  # not one event's fault (nothing was sent): go one by one to find out
-                logger.warning(json.dumps({"event": "batch_rolled_back"}), exc_info=True)
+                log_fields(logger, logging.WARNING, {"event": "batch_rolled_back"}, exc_info=True)
                 self._solo_rounds = self.batch_size
             return 1
         replies = [
@@ -142,7 +141,9 @@ class EventProcessor:
         with transaction(self.runtime.session_factory) as session:
             released = release_stale_replying(session, now)
         if released:
-            logger.warning(json.dumps({"event": "stale_replies_released", "count": released}))
+            log_fields(
+                logger, logging.WARNING, {"event": "stale_replies_released", "count": released}
+            )
         return released
 
     def run_until_idle(self, max_events: int = 10_000) -> int:
@@ -193,7 +194,9 @@ class EventProcessor:
         )
 
     def _failed(self, event_id: int, exc: Exception, started: float) -> None:
-        logger.exception(json.dumps({"event": "handler_error", "event_pk": event_id}))
+        log_fields(
+            logger, logging.ERROR, {"event": "handler_error", "event_pk": event_id}, exc_info=True
+        )
         now = self.runtime.clock.now()
         apology = None
         with transaction(self.runtime.session_factory) as session:

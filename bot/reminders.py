@@ -3,7 +3,6 @@ message is identical), stop at quiet hours or at the message budget."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -16,6 +15,7 @@ from adapters.line_client import LineApiError, LineClient
 from adapters.runtime import Runtime
 from bot.batch import bisect_isolated, is_outage
 from bot.delivery import Deliverer, Outgoing
+from common.logging_setup import log_fields
 from handlers.reminders import expiry_reminder
 from models.db import is_postgres, transaction
 from models.events import OutboxStatus, new_outbox_row, queue_claimed
@@ -113,7 +113,9 @@ class ReminderRun:
             if limit is not None:
                 left = max(0, limit - used)
         except LineApiError as exc:
-            logger.warning(json.dumps({"event": "quota_unavailable", "status": exc.status}))
+            log_fields(
+                logger, logging.WARNING, {"event": "quota_unavailable", "status": exc.status}
+            )
         if self.policy.monthly_budget is not None:
             with self.runtime.session_factory() as session:
                 ours = max(0, self.policy.monthly_budget - sent_this_month(session, now))
@@ -199,7 +201,7 @@ class ReminderRun:
             if pending:
                 claim_and_send()
             _settle(inflight, progress, report)
-        logger.info(json.dumps({"event": "reminders_run", **report.to_json()}))
+        log_fields(logger, logging.INFO, {"event": "reminders_run", **report.to_json()})
         return report
 
     def _claim(

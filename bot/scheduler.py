@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from adapters.runtime import Runtime
 from bot.delivery import Deliverer
 from bot.points_jobs import confirm_pending, expire_lots
 from bot.reminders import ReminderRun
+from common.logging_setup import log_fields
 from models.db import transaction
 from models.leases import acquire_lease, release_lease
 from models.mail import send_due_mail
@@ -144,27 +144,32 @@ class LeasedRunner:
     def __call__(self, job: Job) -> dict[str, Any]:
         factory, clock = self.runtime.session_factory, self.runtime.clock
         if not acquire_lease(factory, job.id, self.holder, clock.now(), job.lease):
-            logger.info(json.dumps({"event": "job_skipped", "job": job.id, "reason": "leased"}))
+            log_fields(
+                logger, logging.INFO, {"event": "job_skipped", "job": job.id, "reason": "leased"}
+            )
             return {"skipped": True}
         started = time.perf_counter()
         try:
             counts = job.run()
         except Exception as exc:  # noqa: BLE001 - logged; the next run tries again
-            logger.exception(
-                json.dumps({"event": "job_failed", "job": job.id, "error": type(exc).__name__})
+            log_fields(
+                logger,
+                logging.ERROR,
+                {"event": "job_failed", "job": job.id, "error": type(exc).__name__},
+                exc_info=True,
             )
             return {"failed": True}
         finally:
             release_lease(factory, job.id, self.holder, clock.now())
-        logger.info(
-            json.dumps(
-                {
-                    "event": "job_run",
-                    "job": job.id,
-                    **counts,
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
-                }
-            )
+        log_fields(
+            logger,
+            logging.INFO,
+            {
+                "event": "job_run",
+                "job": job.id,
+                **counts,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
         )
         return counts
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from common.logging_setup import log_fields
 from models.db import is_postgres
 
 logger = logging.getLogger("benesapo.worker")
@@ -58,7 +59,7 @@ class NewEventListener:
             try:
                 self._listen()
             except Exception:  # noqa: BLE001 - the database went away: poll meanwhile, retry
-                logger.warning("event listener lost its connection", exc_info=True)
+                log_fields(logger, logging.WARNING, {"event": "event_listener_lost"}, exc_info=True)
             self.listening.clear()
             self._stop.wait(self.reconnect_after)
 

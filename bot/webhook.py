@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot.appstate import get_runtime, get_worker_pool
 from bot.webhook_record import DATABASE_UNAVAILABLE, record_retrying
 from common import metrics
+from common.logging_setup import log_fields
 
 logger = logging.getLogger("benesapo.webhook")
 bp = Blueprint("webhook", __name__)
@@ -176,12 +177,12 @@ def callback():  # type: ignore[no-untyped-def]
     except UnicodeDecodeError:
         valid = False
     if not valid:
-        logger.warning(json.dumps({"event": "webhook_rejected", "reason": "signature"}))
+        log_fields(logger, logging.WARNING, {"event": "webhook_rejected", "reason": "signature"})
         return _error(400, "invalid signature")
     try:
         events = parse_webhook_body(raw)
     except BadWebhook as exc:
-        logger.warning(json.dumps({"event": "webhook_rejected", "reason": str(exc)}))
+        log_fields(logger, logging.WARNING, {"event": "webhook_rejected", "reason": str(exc)})
         return _error(400, str(exc))
     if events:
         try:  # one INSERT of all the events, tried again while the database is briefly away

@@ -8,6 +8,7 @@ import time
 
 from bot.delivery import Deliverer
 from bot.processing import EventProcessor
+from common.logging_setup import log_fields
 from richmenu.switching import sync_pending
 
 logger = logging.getLogger("benesapo.worker")
@@ -73,7 +74,7 @@ class EventWorkerPool:
                     self.processor.release_stale_replies()
                     worked = self.deliverer.deliver_due() > 0 or worked
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away
-                logger.exception("worker loop error")
+                log_fields(logger, logging.ERROR, {"event": "worker_loop_error"}, exc_info=True)
                 worked = False
             if worked:
                 continue

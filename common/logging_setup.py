@@ -14,11 +14,14 @@ from typing import Any, TextIO
 _configured = False
 
 
-def log_fields(logger: logging.Logger, level: int, fields: dict[str, Any]) -> None:
+def log_fields(
+    logger: logging.Logger, level: int, fields: dict[str, Any], *, exc_info: bool = False
+) -> None:
     """Log one JSON object (`fields`, with an "event" name) without encoding it twice: the
-    message is the event name, the formatter writes the fields."""
+    message is the event name, the formatter writes the fields (and, with `exc_info`, the
+    exception being handled as `exc`). The one way our code logs (tests/test_logging_style.py)."""
     if logger.isEnabledFor(level):
-        logger.log(level, fields.get("event", ""), extra={"fields": fields})
+        logger.log(level, fields.get("event", ""), extra={"fields": fields}, exc_info=exc_info)
 
 
 _ROOT = str(Path(__file__).resolve().parent.parent) + "/"

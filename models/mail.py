@@ -17,7 +17,6 @@ table; such a row is never re-queued (its content is gone; issue a new one inste
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import smtplib
@@ -45,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from common.logging_setup import log_fields
 from models.base import Base
 from models.db import is_postgres
 from models.timeutil import Clock
@@ -303,7 +303,7 @@ def _log(row: OutgoingMail, error: str | None) -> None:
     }
     if error is not None:
         entry["error"] = error.split(":", 1)[0]
-    (logger.info if error is None else logger.warning)(json.dumps(entry))
+    log_fields(logger, logging.INFO if error is None else logging.WARNING, entry)
 
 
 def send_due_mail(

@@ -17,7 +17,6 @@ sweep call `sync_rich_menus` (changes made by the CLI or the back office, in oth
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from adapters.line_client import LineApiError, LineClient
 from adapters.runtime import Runtime
+from common.logging_setup import log_fields
 from models.db import transaction
 from models.richmenu import RichMenuAssignment, deployed_menus, take_pending
 
@@ -149,14 +149,10 @@ def sync_rich_menus(runtime: Runtime, line: LineClient, *, max_rounds: int = 3) 
                         line.link_rich_menu_to_users(target, ids)
                 except LineApiError as exc:
                     report.error = str(exc)
-                    logger.warning(
-                        json.dumps(
-                            {
-                                "event": "richmenu_sync_failed",
-                                "audience": audience,
-                                "error": str(exc),
-                            }
-                        )
+                    log_fields(
+                        logger,
+                        logging.WARNING,
+                        {"event": "richmenu_sync_failed", "audience": audience, "error": str(exc)},
                     )
                     return report  # the rows stay pending for the next sync
                 report.calls += 1
@@ -166,11 +162,10 @@ def sync_rich_menus(runtime: Runtime, line: LineClient, *, max_rounds: int = 3) 
         if not worked:
             break
     if report.total:
-        logger.info(
-            json.dumps(
-                {"event": "richmenu_sync", "linked": report.linked, "calls": report.calls},
-                ensure_ascii=False,
-            )
+        log_fields(
+            logger,
+            logging.INFO,
+            {"event": "richmenu_sync", "linked": report.linked, "calls": report.calls},
         )
     return report
 
@@ -183,5 +178,5 @@ def sync_pending(runtime: Runtime, line: LineClient) -> SyncReport | None:
     try:
         return sync_rich_menus(runtime, line)
     except Exception:  # noqa: BLE001 - the event is done; the rows stay pending
-        logger.exception("rich menu sync failed")
+        log_fields(logger, logging.ERROR, {"event": "richmenu_sync_error"}, exc_info=True)
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
@@ -77,7 +76,7 @@ def test_each_run_is_logged_with_its_counts(engine, session_factory, clock, db, 
     logger.propagate = True
     with caplog.at_level(logging.INFO, logger="benesapo.scheduler"):
         LeasedRunner(runtime)(job)
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "benesapo.scheduler"]
+    lines = [r.fields for r in caplog.records if r.name == "benesapo.scheduler"]
     assert {"event": "job_run", "job": "counted", "confirmed": 3}.items() <= lines[-1].items()
 
 
