@@ -107,6 +107,8 @@ def _message(model: type[BaseModel] | None, error: Any) -> str:
         return f"{name} must be an integer"
     if kind in ("string_type", "string_too_short"):
         return f"{name} must be a non-empty string"
+    if kind == "string_unicode" and isinstance(error.get("input"), str):  # a lone surrogate
+        return f"{name} contains {text_problem(error['input'])}"
     if kind == "string_too_long":
         return f"{name} must be at most {ctx['max_length']} characters"
     if kind == "greater_than_equal":
