@@ -114,14 +114,15 @@ Command = Callable[..., Receipt]
 def _command(fn: Command) -> Command:
     """Route a POST view from its declaration (`ops.BY_NAME[fn.__name__]`)."""
     op = ops.BY_NAME[fn.__name__]
-    if op.method != "post" or op.body is None:
+    model = op.body
+    if op.method != "post" or model is None:
         raise TypeError(f"{op.name} is not declared as a POST with a body")
 
     def view(**given: str):  # type: ignore[no-untyped-def]
-        path = read.path_parameters(op, given)
         data = read.body()
         key = read.idempotency_key(g.api_key_id)
-        checked = read.validated(op.body, data)  # type: ignore[arg-type]
+        path = read.path_parameters(op, given)
+        checked = read.validated(model, data)
         at = read.optional_instant(checked.occurred_at, "occurred_at")
         return _applied(_run(lambda ledger: fn(ledger, checked, key, at, **path)))
 
