@@ -126,13 +126,12 @@ def _sent_at(ctx: Context) -> datetime:
 def _end(ctx: Context, handoff: handoffs.Handoff, reason: str) -> list[Message]:
     closed = handoffs.end_live(handoff, ctx.now, reason=reason, actor=_actor(ctx))
     ctx.conversation.clear()
-    minutes = int(_policy(ctx).idle.total_seconds() // 60)
     if reason == "idle":
-        body = (t.ENDED_IDLE if closed else t.ENDED_IDLE_PENDING).format(minutes=minutes)
+        messages = idle_message(closed, _policy(ctx).idle)
     else:
-        body = t.ENDED_BY_USER if closed else t.ENDED_PENDING
-    handoffs.add_line(ctx.session, handoff, handoffs.SENDER_BOT, body, ctx.now)
-    return [text(body)]
+        messages = [text(t.ENDED_BY_USER if closed else t.ENDED_PENDING)]
+    handoffs.add_line(ctx.session, handoff, handoffs.SENDER_BOT, messages[0]["text"], ctx.now)
+    return messages
 
 
 def _actor(ctx: Context) -> str:
@@ -200,3 +199,20 @@ def register(router: Router) -> None:
 def not_in_chat(ctx: Context, user_input: Input) -> list[Message]:
     """「ボットに戻る」 tapped when no person holds the chat (an old button)."""
     return [text(t.NOT_IN_CHAT)]
+
+
+# -- messages the console sends (bot/admin/handoff_views.py, bot/handoff_jobs.py) ----------------
+
+
+def operator_message(body: str) -> list[Message]:
+    """An operator's reply as the user sees it, with the way back to the bot."""
+    return [text(t.OPERATOR_PREFIX + body, quick=[_end_button()])]
+
+
+def closed_message() -> list[Message]:
+    return [text(t.ENDED_BY_OPERATOR)]
+
+
+def idle_message(closed: bool, idle: timedelta) -> list[Message]:
+    body = t.ENDED_IDLE if closed else t.ENDED_IDLE_PENDING
+    return [text(body.format(minutes=int(idle.total_seconds() // 60)))]

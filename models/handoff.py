@@ -26,8 +26,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    delete,
-    func,
     select,
     update,
 )
@@ -349,53 +347,3 @@ def mark_read(session: Session, ids: list[int], now: datetime) -> None:
             .where(HandoffMessage.id.in_(ids), HandoffMessage.read_at.is_(None))
             .values(read_at=now)
         )
-
-
-# -- lists (console, CLI) ---------------------------------------------------------------------
-
-
-def search(session: Session, status: str | None, limit: int = 200) -> list[Handoff]:
-    stmt = select(Handoff).order_by(Handoff.last_activity_at.desc(), Handoff.id.desc())
-    if status:
-        stmt = stmt.where(Handoff.status == status)
-    return list(session.scalars(stmt.limit(limit)))
-
-
-def counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Handoff.status, func.count()).group_by(Handoff.status)).all()
-    found = {status: int(n) for status, n in rows}
-    return {s.value: found.get(s.value, 0) for s in HandoffStatus}
-
-
-def user_label(handoff: Handoff) -> str:
-    """Who the user is, for people: never a raw LINE id."""
-    if handoff.member is not None:
-        return f"会員 {handoff.member.member_id}"
-    return f"未連携のお客さま（チャット #{handoff.id}）"
-
-
-def preview(handoff: Handoff, length: int = 40) -> str:
-    lines = [m for m in handoff.messages if m.sender == SENDER_USER and not m.before_handoff]
-    if not lines:
-        return ""
-    text = lines[-1].text.replace("\n", " ")
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
-# -- retention -------------------------------------------------------------------------------
-
-
-def prune_transcripts(session: Session, now: datetime, days: int) -> int:
-    """Delete transcript lines written more than `days` ago, and closed handoffs (with their
-    notes) closed that long ago; returns how many lines went."""
-    cutoff = now - timedelta(days=days)
-    old = select(Handoff.id).where(
-        Handoff.status == HandoffStatus.CLOSED.value, Handoff.closed_at < cutoff
-    )
-    result = session.execute(
-        delete(HandoffMessage).where(
-            (HandoffMessage.at < cutoff) | HandoffMessage.handoff_id.in_(old)
-        )
-    )
-    session.execute(delete(Handoff).where(Handoff.id.in_(old)))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
