@@ -117,9 +117,10 @@ def open_chat(ctx: Context, user_input: Input) -> list[Message]:
 
 
 def _sent_at(ctx: Context) -> datetime:
+    """When LINE issued the reply token: the event's time, never later than now."""
     stamp = ctx.event.get("timestamp")
     if isinstance(stamp, int | float):
-        return datetime.fromtimestamp(stamp / 1000, tz=UTC)
+        return min(datetime.fromtimestamp(stamp / 1000, tz=UTC), ctx.now)
     return ctx.now
 
 
