@@ -110,8 +110,8 @@ def open_chat(ctx: Context, user_input: Input) -> list[Message]:
         copy_recent_exchange(
             ctx.session, handoff, ctx.line_user_id, ctx.now, ctx.event.get("webhookEventId")
         )
-    line = event_line(ctx.event) if ctx.event else None
-    handoffs.add_line(ctx.session, handoff, handoffs.SENDER_USER, line or t.BUTTON_LABEL, ctx.now)
+    line = user_input.text if user_input.kind == "text" else t.BUTTON_LABEL
+    handoffs.add_line(ctx.session, handoff, handoffs.SENDER_USER, line, ctx.now)
     ctx.conversation.start(CONVERSATION, "live", timeout=CONVERSATION_TIMEOUT)
     return [text(opening_text(policy, ctx.now), quick=[_end_button()])]
 

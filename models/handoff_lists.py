@@ -27,6 +27,23 @@ def counts(session: Session) -> dict[str, int]:
     return {s.value: found.get(s.value, 0) for s in HandoffStatus}
 
 
+def unread_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    """Per handoff: the user's messages no operator has opened yet (one query)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(HandoffMessage.handoff_id, func.count())
+        .where(
+            HandoffMessage.handoff_id.in_(ids),
+            HandoffMessage.sender == SENDER_USER,
+            HandoffMessage.read_at.is_(None),
+            HandoffMessage.before_handoff.is_(False),
+        )
+        .group_by(HandoffMessage.handoff_id)
+    ).all()
+    return {handoff_id: int(n) for handoff_id, n in rows}
+
+
 def user_label(handoff: Handoff) -> str:
     """Who the user is, for people: never a raw LINE id."""
     if handoff.member is not None:

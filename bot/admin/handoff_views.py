@@ -79,9 +79,7 @@ def handoff_list() -> str:
         statuses={s.value: label for s, label in STATUS_LABELS.items()},
         counts=handoff_lists.counts(g.session),
         user_label=handoff_lists.user_label,
-        unread=lambda h: sum(
-            1 for m in h.messages if m.sender == handoffs.SENDER_USER and m.read_at is None
-        ),
+        unread=handoff_lists.unread_counts(g.session, [h.id for h in rows]),
         assignee=_email,
         fmt=format_jst,
     )
@@ -102,10 +100,7 @@ def _profile(handoff: Handoff) -> dict[str, Any]:
     if member is not None:
         runtime = get_runtime()
         ledger = PointsLedger.configured(g.session, runtime.clock, runtime.settings)
-        try:
-            profile["balance"] = ledger.balance(member, runtime.clock.now()).available
-        except Exception:  # noqa: BLE001 - a retired member has no readable balance: say so
-            profile["balance"] = None
+        profile["balance"] = ledger.balance(member, runtime.clock.now()).available
     return profile
 
 
