@@ -88,7 +88,8 @@ class Context:
 
 Handler = Callable[[Context, Input], Sequence[Message] | None]
 EventHandler = Callable[[Context], Sequence[Message] | None]
-AfterHook = Callable[[Context, Input, list[Message]], None]
+# (context, input, the messages produced, the conversation open when the input arrived)
+AfterHook = Callable[[Context, Input, list[Message], str | None], None]
 
 
 @dataclass
@@ -214,9 +215,11 @@ class Router:
         return None
 
     def dispatch(self, ctx: Context, user_input: Input) -> list[Message]:
+        open_before = ctx.conversation.current()
+        started_in = open_before.name if open_before is not None else None
         messages = self._dispatch(ctx, user_input)
         for hook in self.after_hooks:
-            hook(ctx, user_input, messages)
+            hook(ctx, user_input, messages, started_in)
         return messages
 
     def _dispatch(self, ctx: Context, user_input: Input) -> list[Message]:

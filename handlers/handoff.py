@@ -176,16 +176,27 @@ def in_chat(ctx: Context, user_input: Input) -> list[Message] | None:
     return []
 
 
-def after_dispatch(ctx: Context, user_input: Input, messages: list[Message]) -> None:
+def after_dispatch(
+    ctx: Context, user_input: Input, messages: list[Message], started_in: str | None
+) -> None:
     """While the chat is live: keep what the bot answered, and take the chat back when a flow
-    the rich menu started has ended."""
+    the rich menu started has ended. Without a conversation before or after (most input) no
+    chat can be live: nothing to look up."""
+    if started_in is None and ctx.conversation.current() is None:
+        return
     handoff = handoffs.open_handoff(ctx.session, ctx.line_user_id)
     if handoff is None or not handoff.live:
         return
+    if ctx.handled_by not in _KEPT_BY_THIS_MODULE:  # the bot answered it: keep both sides
+        said = user_input.text if user_input.kind == "text" else event_line(ctx.event)
+        handoffs.add_line(ctx.session, handoff, handoffs.SENDER_USER, said or "", ctx.now)
     for message in messages:
         handoffs.add_line(ctx.session, handoff, handoffs.SENDER_BOT, message_line(message), ctx.now)
     if ctx.conversation.current() is None:
         ctx.conversation.start(CONVERSATION, "live", timeout=CONVERSATION_TIMEOUT)
+
+
+_KEPT_BY_THIS_MODULE = {f"{__name__}.in_chat", f"{__name__}.open_chat"}
 
 
 def register(router: Router) -> None:

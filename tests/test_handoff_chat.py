@@ -120,6 +120,17 @@ def test_the_rich_menu_still_works_and_the_chat_stays_with_the_person(chat, dbvi
     assert ("user", "やっぱり担当の方に聞きます", False) in lines
 
 
+def test_a_flow_started_from_the_menu_gives_the_chat_back_when_it_ends(chat, dbview) -> None:
+    chat.say("担当者と話したい")
+    form = chat.tap("action=inquiry&type=other")  # the inquiry form, from the rich menu
+    assert "ご用件の内容を入力してください" in texts_of(form)
+    assert chat.say("やめる") != []  # the form's own cancel answers
+    assert chat.say("フォームではなく直接聞きたいです") == []  # with the person again
+    lines = _lines(dbview, _handoff(dbview, chat.user_id))
+    assert ("user", "やめる", False) in lines  # both sides of the bot's part are kept
+    assert ("user", "フォームではなく直接聞きたいです", False) in lines
+
+
 def test_an_idle_chat_returns_to_the_bot_and_the_user_is_told(
     chat, new_chat, dbview, app_clock, services
 ) -> None:
