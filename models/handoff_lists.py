@@ -44,6 +44,19 @@ def unread_counts(session: Session, ids: list[int]) -> dict[int, int]:
     return {handoff_id: int(n) for handoff_id, n in rows}
 
 
+def closed_by_label(handoff: Handoff) -> str:
+    """Who ended the chat, for people: an operator's e-mail, 「会員 …」, never a LINE id."""
+    actor = handoff.closed_by or ""
+    kind, _, who = actor.partition(":")
+    if kind == "operator":
+        return who
+    if kind == "member":
+        return f"会員 {who}"
+    if kind == "system":
+        return "自動（やりとりがないため）"
+    return "お客さま" if actor else "-"
+
+
 def user_label(handoff: Handoff) -> str:
     """Who the user is, for people: never a raw LINE id."""
     if handoff.member is not None:

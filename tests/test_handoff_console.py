@@ -208,6 +208,7 @@ def test_closing_tells_the_user_and_gives_the_chat_back_to_the_bot(
         timeout=10,
     )
     assert closed.status_code == 200 and "対応済みにしました" in closed.text
+    assert f"（{EMAIL}）" in closed.text  # who closed it, by e-mail
     told = wait_until(lambda: chat.new_messages(), what="the closing notice")
     assert "これからはボットがお答えします" in texts_of(told)
     again = browser.post(

@@ -146,3 +146,18 @@ def test_mark_as_read_is_checked_like_line(emulator, emulator_server) -> None:
     with pytest.raises(LineApiError) as refused:
         client.mark_as_read("not-a-token")
     assert refused.value.status == 400 and not refused.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("actor", "label"),
+    [
+        ("operator:desk@example.jp", "desk@example.jp"),
+        ("member:DEMAM2345A", "会員 DEMAM2345A"),
+        ("system:idle", "自動（やりとりがないため）"),
+        ("line_user", "お客さま"),
+    ],
+)
+def test_who_ended_a_chat_is_shown_without_a_line_id(actor, label) -> None:
+    from models.handoff_lists import closed_by_label
+
+    assert closed_by_label(Handoff(line_user_id=USER, closed_by=actor)) == label

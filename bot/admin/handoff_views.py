@@ -120,6 +120,7 @@ def _page(handoff: Handoff, notice: str | None = None, error: str | None = None)
         "admin/handoff.html",
         handoff=handoff,
         user=handoff_lists.user_label(handoff),
+        closed_by=handoff_lists.closed_by_label(handoff),
         profile=_profile(handoff),
         lines=handoff.messages,
         canned=canned_replies(),
