@@ -323,7 +323,9 @@ def test_the_user_selector_and_the_new_user_button_show_each_users_conversation(
     page.connected(hanako.user_id)
     expect(page.mine).to_have_text(["ほげほげ"])
     expect(page.bot).to_contain_text([first_line(faq.UNKNOWN)])
-    expect(page.quick_replies()).to_have_text([faq.INQUIRY_LABEL, faq.FAQ_LABEL])
+    expect(page.quick_replies()).to_have_text(
+        [handoff_texts.BUTTON_LABEL, faq.INQUIRY_LABEL, faq.FAQ_LABEL]
+    )
     assert page.page.url.endswith(f"/?user={hanako.user_id}")
 
     page.page.once("dialog", lambda dialog: dialog.accept("次郎"))
