@@ -19,6 +19,7 @@ from linebot.v3.messaging import (
     ApiResponse,
     Configuration,
     CreateRichMenuAliasRequest,
+    MarkMessagesAsReadByTokenRequest,
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
@@ -49,6 +50,7 @@ REQUEST_MODELS: dict[str, Any] = {
     "multicast": MulticastRequest,
     "richmenu": RichMenuRequest,
     "loading": ShowLoadingAnimationRequest,
+    "markAsRead": MarkMessagesAsReadByTokenRequest,
     "richmenu.bulk.link": RichMenuBulkLinkRequest,
     "richmenu.bulk.unlink": RichMenuBulkUnlinkRequest,
     "richmenu.alias.create": CreateRichMenuAliasRequest,
@@ -355,6 +357,17 @@ class LineClient:
         self._call(
             "loading",
             lambda: self._api.show_loading_animation_with_http_info(
+                request, _request_timeout=self.timeout
+            ),
+        )
+
+    def mark_as_read(self, mark_as_read_token: str) -> None:
+        """Mark a user's message (and their earlier ones) read on LINE, by the
+        markAsReadToken of its message event (POST /v2/bot/chat/markAsRead)."""
+        request = MarkMessagesAsReadByTokenRequest(markAsReadToken=mark_as_read_token)
+        self._call(
+            "markAsRead",
+            lambda: self._api.mark_messages_as_read_by_token_with_http_info(
                 request, _request_timeout=self.timeout
             ),
         )

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bot.commands.company",
     "bot.commands.faq",
     "bot.commands.inquiries",
+    "bot.commands.handoffs",
     "bot.commands.operators",
     "bot.commands.points",
     "bot.commands.apikeys",

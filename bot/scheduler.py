@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.line_client import LineClient
 from adapters.runtime import Runtime
 from bot.delivery import Deliverer
+from bot.handoff_jobs import end_idle_chats, prune_transcripts
 from bot.points_jobs import confirm_pending, expire_lots
 from bot.reminders import ReminderRun
 from common.logging_setup import log_fields
@@ -71,6 +72,7 @@ def prune_records(runtime: Runtime) -> dict[str, int]:
     counts = asdict(prune_finished(runtime.session_factory, now, days))
     with transaction(runtime.session_factory) as session:
         counts["questions"] = prune_unanswered(session, now, days)
+    counts["transcripts"] = prune_transcripts(runtime)
     return counts
 
 
@@ -114,6 +116,13 @@ def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
             "mail_outbox",
             IntervalTrigger(minutes=1, timezone=JST),
             lambda: send_due_mail(runtime),
+            timedelta(minutes=5),
+            60,
+        ),
+        Job(
+            "handoff_idle",
+            IntervalTrigger(minutes=1, timezone=JST),
+            lambda: end_idle_chats(runtime),
             timedelta(minutes=5),
             60,
         ),

@@ -88,6 +88,8 @@ class Context:
 
 Handler = Callable[[Context, Input], Sequence[Message] | None]
 EventHandler = Callable[[Context], Sequence[Message] | None]
+# (context, input, the messages produced, the conversation open when the input arrived)
+AfterHook = Callable[[Context, Input, list[Message], str | None], None]
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Router:
         self.faq_handler: Handler | None = None
         self.fallback_handler: Handler | None = None
         self.event_handlers: dict[str, EventHandler] = {}
+        self.after_hooks: list[AfterHook] = []
 
     # -- registration ---------------------------------------------------------------------
     def conversation(self, name: str) -> Callable[[Handler], Handler]:
@@ -182,6 +185,11 @@ class Router:
         self.fallback_handler = fn
         return fn
 
+    def after_dispatch(self, fn: AfterHook) -> AfterHook:
+        """Runs after every dispatched input, with the messages it produced."""
+        self.after_hooks.append(fn)
+        return fn
+
     def on_event(self, event_type: str) -> Callable[[EventHandler], EventHandler]:
         """Handles a non-message event type (follow, unfollow, accountLink, …)."""
 
@@ -207,6 +215,14 @@ class Router:
         return None
 
     def dispatch(self, ctx: Context, user_input: Input) -> list[Message]:
+        open_before = ctx.conversation.current()
+        started_in = open_before.name if open_before is not None else None
+        messages = self._dispatch(ctx, user_input)
+        for hook in self.after_hooks:
+            hook(ctx, user_input, messages, started_in)
+        return messages
+
+    def _dispatch(self, ctx: Context, user_input: Input) -> list[Message]:
         notices: list[Message] = []
         conversation = ctx.conversation.current()
         if conversation is not None and conversation.is_expired(ctx.now):

@@ -168,6 +168,10 @@ class EmulatorClient:
         """The user's side of the chat, both directions: [{seq, sender, via, message, ...}]."""
         return self._get(f"/_emulator/users/{user_id}/timeline", after=after)["entries"]
 
+    def read_marks(self, user_id: str) -> list[str]:
+        """Ids of the user's messages the bot marked read (POST /v2/bot/chat/markAsRead)."""
+        return self._get(f"/_emulator/users/{user_id}/read")["message_ids"]
+
     def wait_for_messages(
         self,
         user_id: str,

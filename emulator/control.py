@@ -189,6 +189,12 @@ def _inbox_dict(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry[k] for k in ("seq", "via", "message", "at", "id")}
 
 
+@control_api.get("/users/<user_id>/read")
+def read_marks(user_id: str) -> ResponseReturnValue:
+    """Ids of the user's messages the bot marked read (mark-as-read API)."""
+    return jsonify({"message_ids": get_state().read_up_to(user_id)})
+
+
 @control_api.get("/users/<user_id>/timeline")
 def timeline(user_id: str) -> ResponseReturnValue:
     entries = get_state().timeline(user_id, _after())

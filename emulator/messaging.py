@@ -258,3 +258,21 @@ def loading_start() -> ResponseReturnValue:
         return body_errors(details)
     get_state().record_loading(chat_id, seconds)
     return jsonify({}), 202
+
+
+@messaging_api.post("/v2/bot/chat/markAsRead")
+def mark_as_read() -> ResponseReturnValue:
+    """Mark a user's messages read by the markAsReadToken of a message event (LINE: 200 with
+    an empty body; 400 for a token it did not give this bot)."""
+    body, error = validated("markAsRead")
+    if error is not None:
+        return error
+    assert body is not None
+    token = body.get("markAsReadToken")
+    if not isinstance(token, str) or not get_state().mark_read(token):
+        return line_error(
+            400,
+            "An invalid markAsReadToken is specified.",
+            [{"message": "invalid token", "property": "markAsReadToken"}],
+        )
+    return jsonify({})

@@ -7,6 +7,7 @@ from typing import Any
 
 from linebot.v3.messaging import (
     CreateRichMenuAliasRequest,
+    MarkMessagesAsReadByTokenRequest,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
@@ -25,6 +26,7 @@ REQUEST_MODELS: dict[str, Any] = {
     "multicast": MulticastRequest,
     "richmenu": RichMenuRequest,
     "loading": ShowLoadingAnimationRequest,
+    "markAsRead": MarkMessagesAsReadByTokenRequest,
     "richmenu.bulk.link": RichMenuBulkLinkRequest,
     "richmenu.bulk.unlink": RichMenuBulkUnlinkRequest,
     "richmenu.alias.create": CreateRichMenuAliasRequest,

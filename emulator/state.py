@@ -167,6 +167,10 @@ class EmulatorState:
         self.quota = DEFAULT_QUOTA
         self.total_usage = 0
         self.loading: list[dict[str, Any]] = []
+        # markAsReadToken -> (user id, message id) of each message event; the messages the
+        # bot marked read (POST /v2/bot/chat/markAsRead), in order.
+        self.read_tokens: dict[str, tuple[str, str]] = {}
+        self.read_marks: list[dict[str, Any]] = []
         # Reserved for the rich menu endpoints (added later): id -> menu, user id -> menu id.
         self.rich_menus: dict[str, dict[str, Any]] = {}
         self.user_rich_menus: dict[str, str] = {}
@@ -400,6 +404,28 @@ class EmulatorState:
 
     # -- misc --------------------------------------------------------------------------------
 
+    def issue_read_token(self, user_id: str, message_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.read_tokens[token] = (user_id, message_id)
+        return token
+
+    def mark_read(self, token: str) -> bool:
+        """Mark the token's message (and the user's earlier ones) read; False if LINE would
+        not know the token. Marking twice is accepted, as LINE does."""
+        with self.lock:
+            found = self.read_tokens.get(token)
+            if found is None:
+                return False
+            user_id, message_id = found
+            self.read_marks.append({"userId": user_id, "messageId": message_id, "at": self.clock()})
+            return True
+
+    def read_up_to(self, user_id: str) -> list[str]:
+        """Message ids of the user's the bot marked read."""
+        with self.lock:
+            return [m["messageId"] for m in self.read_marks if m["userId"] == user_id]
+
     def record_loading(self, chat_id: str, seconds: int) -> None:
         with self.lock:
             self.loading.append({"chatId": chat_id, "loadingSeconds": seconds, "at": self.clock()})
@@ -420,6 +446,8 @@ class EmulatorState:
             self.link_tokens.clear()
             self.retry_keys.clear()
             self.loading.clear()
+            self.read_tokens.clear()
+            self.read_marks.clear()
             self.redeliveries.clear()
             self.total_usage = 0
             self._reset_rich_menus_locked()

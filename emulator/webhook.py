@@ -52,6 +52,7 @@ def text_event(state: EmulatorState, user_id: str, text: str) -> dict[str, Any]:
         "text": text,
         "quoteToken": secrets.token_urlsafe(32),
     }
+    event["message"]["markAsReadToken"] = state.issue_read_token(user_id, event["message"]["id"])
     return event
 
 
@@ -72,6 +73,9 @@ def generic_event(
     if event_type == "follow" and "follow" not in extra:
         extra = {**extra, "follow": {"isUnblocked": False}}
     event.update(extra)
+    message = event.get("message")
+    if event_type == "message" and isinstance(message, dict) and "markAsReadToken" not in message:
+        message["markAsReadToken"] = state.issue_read_token(user_id, str(message.get("id", "")))
     return event
 
 

@@ -24,6 +24,7 @@ from chat.messages import (
 )
 from chat.router import Context, Input, Router
 from handlers import faq_texts as texts
+from handlers.handoff import handoff_button
 from models.faq import (
     FaqAction,
     FaqCategory,
@@ -97,7 +98,7 @@ def answer_messages(ctx: Context, entry: FaqEntry) -> list[Message]:
 
 
 def unknown_messages(ctx: Context) -> list[Message]:
-    return [text(_fill(ctx, texts.UNKNOWN), quick=inquiry_actions())]
+    return [text(_fill(ctx, texts.UNKNOWN), quick=[handoff_button(), *inquiry_actions()])]
 
 
 def off_topic_messages(ctx: Context) -> list[Message]:

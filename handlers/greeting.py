@@ -5,6 +5,7 @@ from __future__ import annotations
 from chat.messages import Message, buttons, message_action, text
 from chat.router import Context, Input, Router
 from handlers import texts
+from handlers.handoff import handoff_button
 
 
 def menu_actions() -> list[dict]:
@@ -48,6 +49,7 @@ def fallback(ctx: Context, user_input: Input) -> list[Message]:
                 message_action("よくある質問"),
                 message_action("お問い合わせ", "問い合わせ"),
                 message_action("使い方"),
+                handoff_button(),
             ],
         )
     ]

@@ -1,4 +1,4 @@
-"""User-facing strings of small talk and of the "talk to a person" intent."""
+"""User-facing strings of small talk."""
 
 SMALLTALK = {
     "greeting": "こんにちは。{service}の公式アカウントです。\nご用件をお気軽にお送りください。",
@@ -11,14 +11,9 @@ SMALLTALK = {
     ),
     "bot": (
         "はい、こちらは自動でお答えするアカウントです。"
-        "担当者へのご相談は「問い合わせ」から承ります。"
+        "担当者とお話しになりたいときは「担当者と話したい」とお送りください。"
     ),
     "bye": "ご利用ありがとうございました。またいつでもお声がけください。",
 }
 # Small talk whose answer offers the menu of what the account does.
 WITH_MENU = frozenset({"greeting", "who", "bot"})
-
-HUMAN = (
-    "担当者へのご相談は、「問い合わせ」から内容をお送りください。\n"
-    "事務局の担当者が確認し、このトークでご連絡します（平日9時〜17時）。"
-)

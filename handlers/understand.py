@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from chat.messages import Message, message_action, postback_action, text
+from chat.messages import Message, postback_action, text
 from chat.router import Context, Input, Router
 from chat.understanding.data import default_understanding, intents
 from chat.understanding.index import Candidate, Decision, Kind, Outcome, Understanding
@@ -48,10 +48,6 @@ def _data(**params: str) -> str:
 def smalltalk_messages(ctx: Context, kind: str) -> list[Message]:
     body = t.SMALLTALK[kind].format(service=ctx.settings.service_name)
     return [text(body, quick=menu_actions() if kind in t.WITH_MENU else None)]
-
-
-def human_messages(ctx: Context, user_input: Input) -> list[Message]:
-    return [text(t.HUMAN, quick=[message_action("お問い合わせ", "問い合わせ")])]
 
 
 def _button(candidate: Candidate) -> dict:
@@ -116,6 +112,5 @@ def make_picked(router: Router) -> Callable[[Context, Input], list[Message]]:
 
 
 def register(router: Router) -> None:
-    router.on_intent("human")(human_messages)
     router.postback("intent")(make_picked(router))
     router.faq(make_understand(router))

@@ -12,6 +12,7 @@ from models import (
     conversation,
     events,
     faq,
+    handoff,
     inquiries,
     leases,
     line_user,

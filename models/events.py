@@ -85,6 +85,8 @@ class WebhookEvent(Base):
             postgresql_where=text("status IN ('pending', 'processing', 'replying')"),
             sqlite_where=text("status IN ('pending', 'processing', 'replying')"),
         ),
+        # A user's recent exchange, copied into a live chat's transcript (models/handoff*).
+        Index("ix_webhook_events_user_recent", "user_key", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from chat.messages import buttons, flex, message_action, postback_action
 from emulator.client import EmulatorClient
-from handlers import balance_texts, linking_texts
+from handlers import balance_texts, handoff_texts, linking_texts
 from handlers import faq_texts as faq
 from handlers import texts as greeting
 from models.faq import default_index
@@ -122,10 +122,12 @@ def test_a_typed_message_is_answered_and_quick_replies_send_their_action(browser
     expect(answer.locator(".bubble-text")).to_have_text(greeting.HOW_TO)
     expect(page.quick).to_be_hidden()
 
-    page.send("ほげほげ")  # nothing the FAQ knows: an apology with two quick replies
+    page.send("ほげほげ")  # nothing the FAQ knows: an apology with three quick replies
     (answer,) = page.answers(1)
     expect(answer).to_contain_text(first_line(faq.UNKNOWN))
-    expect(page.quick_replies()).to_have_text([faq.INQUIRY_LABEL, faq.FAQ_LABEL])
+    expect(page.quick_replies()).to_have_text(
+        [handoff_texts.BUTTON_LABEL, faq.INQUIRY_LABEL, faq.FAQ_LABEL]
+    )
     # A postback quick reply: its displayText is shown as the user's message, its data sent.
     page.quick.get_by_role("button", name=faq.FAQ_LABEL).click()
     intro, menu = page.answers(2)
@@ -321,7 +323,9 @@ def test_the_user_selector_and_the_new_user_button_show_each_users_conversation(
     page.connected(hanako.user_id)
     expect(page.mine).to_have_text(["ほげほげ"])
     expect(page.bot).to_contain_text([first_line(faq.UNKNOWN)])
-    expect(page.quick_replies()).to_have_text([faq.INQUIRY_LABEL, faq.FAQ_LABEL])
+    expect(page.quick_replies()).to_have_text(
+        [handoff_texts.BUTTON_LABEL, faq.INQUIRY_LABEL, faq.FAQ_LABEL]
+    )
     assert page.page.url.endswith(f"/?user={hanako.user_id}")
 
     page.page.once("dialog", lambda dialog: dialog.accept("次郎"))

@@ -135,7 +135,12 @@ def test_an_event_redelivered_after_its_record_was_pruned_is_not_applied_again(
     assert len(chat.new_messages()) == 1
 
     app_clock.advance(days=31)
-    assert prune_records(services.runtime) == {"events": 1, "messages": 1, "questions": 0}
+    assert prune_records(services.runtime) == {
+        "events": 1,
+        "messages": 1,
+        "questions": 0,
+        "transcripts": 0,
+    }
     assert dbview.scalar(select(WebhookEvent.id)) is None
 
     again = emulator.deliver({"destination": "U0", "events": [first["event"]]}, redelivery=True)
@@ -158,7 +163,12 @@ def test_an_event_older_than_the_window_is_ignored_without_is_redelivery(
     assert len(chat.new_messages()) == 1
 
     app_clock.advance(days=31)
-    assert prune_records(services.runtime) == {"events": 1, "messages": 1, "questions": 0}
+    assert prune_records(services.runtime) == {
+        "events": 1,
+        "messages": 1,
+        "questions": 0,
+        "transcripts": 0,
+    }
     again = emulator.deliver({"destination": "U0", "events": [first["event"]]})
     assert again["status"] == 200
     assert first["event"]["deliveryContext"] == {"isRedelivery": False}

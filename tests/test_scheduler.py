@@ -40,6 +40,7 @@ def test_standard_jobs_are_installed_once_with_fixed_ids(engine, session_factory
         "richmenu_sync",
         "expiry_reminders",
         "prune_finished_records",
+        "handoff_idle",
     }
     reminders = installed["expiry_reminders"]
     assert reminders.coalesce is True and reminders.max_instances == 1

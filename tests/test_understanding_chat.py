@@ -58,10 +58,15 @@ def test_small_talk_is_answered_never_with_no_answer_found(chat, said: str, expe
     assert "見つかりませんでした" not in texts_of(answer)
 
 
-def test_talk_to_a_person_points_to_the_inquiry(chat) -> None:
-    answer = chat.say("担当者と話したい")
-    assert "担当者" in texts_of(answer)
-    assert {"type": "message", "label": "お問い合わせ", "text": "問い合わせ"} in actions_of(answer)
+def test_asking_for_a_person_in_other_words_opens_the_live_chat(chat) -> None:
+    answer = chat.say("スタッフの方と直接話せますか")  # the `human` intent, not a keyword
+    assert "担当者におつなぎします" in texts_of(answer)
+    assert {
+        "type": "postback",
+        "label": "ボットに戻る",
+        "data": "action=handoff_end",
+        "displayText": "ボットに戻る",
+    } in actions_of(answer)
 
 
 def test_a_close_call_button_for_an_intent_runs_it(chat, dbview) -> None:

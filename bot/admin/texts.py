@@ -75,3 +75,18 @@ ROLE_LABELS = {"admin": "管理者", "operator": "オペレーター"}
 OPERATOR_DEACTIVATED = "{email} を無効にしました。ログイン中のセッションも終了しました。"
 OPERATOR_ACTIVATED = "{email} を有効にしました。"
 OPERATOR_NOT_SELF = "ご自身のアカウントは無効にできません。"
+
+# Live chats (bot/admin/handoff_views.py).
+HANDOFF_NOTICES = {
+    "sent": "返信を送信しました。",
+    "note": "メモを保存しました。",
+    "closed": "対応済みにしました。お客さまにはボットに戻ったことをお知らせしました。",
+}
+HANDOFF_ERRORS = {
+    "duplicate": "この返信はすでに送信されています（同時に押された場合も送信は1回だけです）。",
+    "closed": "このチャットはすでに対応済みです。",
+    "empty": "返信の本文を入力するか、定型文を選んでください。",
+    "too_long": "返信は1000文字以内で入力してください。",
+    "bad_key": "フォームが正しくありません。ページを再読み込みしてからやり直してください。",
+    "note_too_long": "メモは2000文字以内で入力してください。",
+}
