@@ -8,7 +8,6 @@ An operator's reply is claimed by the form's one-time key, so a double click sen
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from functools import lru_cache
@@ -24,6 +23,7 @@ from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.auth import login_required, unit_of_work
 from bot.appstate import get_runtime, get_services
+from common.logging_setup import log_fields
 from handlers.handoff import (
     CONVERSATION,
     CONVERSATION_TIMEOUT,
@@ -141,7 +141,9 @@ def _mark_read_after_commit(token: str, ids: list[int]) -> None:
         try:
             get_services().line.mark_as_read(token)
         except LineApiError as exc:  # the chat is shown anyway; read next time it is opened
-            logger.warning(json.dumps({"event": "mark_as_read_failed", "status": exc.status}))
+            log_fields(
+                logger, logging.WARNING, {"event": "mark_as_read_failed", "status": exc.status}
+            )
             return response
         with unit_of_work() as session:
             handoffs.mark_read(session, ids, get_runtime().clock.now())
