@@ -415,11 +415,12 @@ def search(
     status: str | None = None,
     type: str | None = None,
     company: str | None = None,
+    assignee: int | str | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """Tickets newest first, filtered by status ("open" = not closed), type and company code
-    (or part of the company's name)."""
+    """Tickets newest first, filtered by status ("open" = not closed), type, company code
+    (or part of the company's name) and assignee (an operator id, or "none": unassigned)."""
     stmt = select(Inquiry)
     if status == "open":
         stmt = stmt.where(Inquiry.status.in_(OPEN_STATUSES))
@@ -427,6 +428,10 @@ def search(
         stmt = stmt.where(Inquiry.status == InquiryStatus(status))
     if type:
         stmt = stmt.where(Inquiry.type == InquiryType(type))
+    if assignee == "none":
+        stmt = stmt.where(Inquiry.assignee_id.is_(None))
+    elif isinstance(assignee, int):
+        stmt = stmt.where(Inquiry.assignee_id == assignee)
     if company:
         term = company.strip()
         stmt = stmt.outerjoin(Company, Inquiry.company_id == Company.id).where(
@@ -492,8 +497,10 @@ def change_status(
     actor: str,
     message: str = "",
     service_name: str = "ベネサポ",
+    notify: bool = True,
 ) -> bool:
-    """Set the status and tell the requester by a LINE push (queued in this transaction).
+    """Set the status and tell the requester by a LINE push (queued in this transaction;
+    `notify=False`: no push, as when running an action takes the ticket up).
 
     A message holding a password-shaped string is refused (`message_has_password`):
     credentials never go into a chat, nor into the history or the outbox.
@@ -530,7 +537,7 @@ def change_status(
         at=now,
     )
     user = session.get(LineUser, inquiry.line_user_id)
-    if user is None or user.blocked:
+    if not notify or user is None or user.blocked:
         return False
     body = STATUS_PUSH.format(
         service=service_name,

@@ -253,7 +253,9 @@ def test_assign_and_change_status_queue_the_push_to_the_requester(client, db, cl
     db.commit()
     assert kinds == ["inquiry_assigned", "inquiry_status_changed"]
     audit_page = client.get(f"/admin/audit?target=inquiry:{inquiry.number}").get_data(as_text=True)
-    assert "inquiry_status_changed" in audit_page and f"operator:{EMAIL}" in audit_page
+    # Operation names in Japanese, the operator by e-mail (never the raw actor string).
+    assert "ステータスの変更" in audit_page and "担当の割り当て" in audit_page
+    assert f"<td>{EMAIL}</td>" in audit_page and f"operator:{EMAIL}" not in audit_page
 
 
 def test_no_push_to_a_user_who_blocked_the_account(client, db, clock):

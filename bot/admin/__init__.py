@@ -16,4 +16,12 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 
-from bot.admin import auth, handoff_views, operator_views, views  # noqa: E402, F401  (register routes on bp)
+from bot.admin import (  # noqa: E402, F401  (register routes on bp)
+    action_views,
+    auth,
+    company_views,
+    handoff_views,
+    member_views,
+    operator_views,
+    views,
+)

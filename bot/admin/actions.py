@@ -8,6 +8,8 @@
   (`reset_password`), only when the ticket was filed by a linked HR contact of the member's
   company or by the member themself (`models.credentials`); the password is e-mailed to the
   company's registered HR contact address (`credential_mail`), never shown or sent to a chat.
+- stop_service: the company of a "サービスの停止" ticket is terminated (`set_company_status`:
+  final, every member's points forfeited); admins only.
 
 Each runs at most once per ticket, even under concurrent requests (a double click, two
 operators): the run is claimed by a row with a unique index first (`models.inquiry_actions`),
@@ -28,10 +30,11 @@ from bot.admin import texts as t
 from bot.admin.credential_mail import queue_password_mail
 from models import companies
 from models.companies import CompanyError, IssuedIds
-from models.company import Member
+from models.company import CompanyStatus, Member
 from models.credentials import may_request_credentials
 from models.inquiries import Inquiry, InquiryType
 from models.inquiry_actions import ActionAlreadyRun, actions_done, claim_action, complete_action
+from models.points import PointsLedger
 from models.timeutil import Clock
 
 
@@ -56,6 +59,7 @@ class Action:
     types: tuple[InquiryType, ...]
     run: Callable[[Session, Clock, Inquiry, str], ActionResult]
     target_key: str | None = None  # the answer naming the member, if any
+    admin_only: bool = False
 
 
 def _member_of_ticket(session: Session, inquiry: Inquiry, member_id: str | None) -> Member:
@@ -76,6 +80,7 @@ def _target(inquiry: Inquiry) -> str | None:
 
 def retire(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> ActionResult:
     member = _member_of_ticket(session, inquiry, inquiry.answers.get("retiree_member_id"))
+    before = PointsLedger(session, clock).balance(member)
     done = companies.retire_member(session, clock, member.member_id, actor=actor)
     return ActionResult(
         "retired",
@@ -84,6 +89,9 @@ def retire(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> Acti
             "member_id": done.member_id,
             "unlinked_line_user": done.unlinked_line_user_id,
             "points_forfeited": done.points_forfeited,
+            "points_lost": before.available if done.points_forfeited else 0,
+            "pending_cancelled": before.pending if done.points_forfeited else 0,
+            "notified": done.notified,
         },
     )
 
@@ -119,10 +127,33 @@ def reset_password(session: Session, clock: Clock, inquiry: Inquiry, actor: str)
     )
 
 
+def stop_service(session: Session, clock: Clock, inquiry: Inquiry, actor: str) -> ActionResult:
+    company = inquiry.company
+    if company is None:
+        raise ActionError(t.ERR_NO_COMPANY)
+    if company.status is CompanyStatus.TERMINATED:
+        raise ActionError(t.COMPANY_ERRORS["company_terminated"])
+    facts = companies.company_summary(session, company)
+    companies.set_company_status(
+        session, clock, company.code, CompanyStatus.TERMINATED, actor=actor
+    )
+    return ActionResult(
+        "stopped",
+        details={
+            "company": company.code,
+            "members": facts.seats_used + facts.hr_contacts,
+            "linked_members": len(facts.linked_member_ids),
+        },
+    )
+
+
 ACTIONS: dict[str, Action] = {
     "retire": Action(t.ACTION_RETIRE, (InquiryType.RETIRE,), retire, "retiree_member_id"),
     "add_seats": Action(t.ACTION_ADD_SEATS, (InquiryType.ADD_SEATS,), add_seats),
     "reset_password": Action(t.ACTION_RESET, (InquiryType.CREDENTIALS,), reset_password),
+    "stop_service": Action(
+        t.ACTION_STOP_SERVICE, (InquiryType.STOP_SERVICE,), stop_service, admin_only=True
+    ),
 }
 
 
@@ -134,12 +165,13 @@ def _may_reset(session: Session, inquiry: Inquiry) -> bool:
     return target is not None and may_request_credentials(inquiry.requester, target)
 
 
-def available_actions(session: Session, inquiry: Inquiry) -> list[str]:
-    """The actions this ticket offers now (right type, not yet run, a member named if needed)."""
+def available_actions(session: Session, inquiry: Inquiry, *, admin: bool = True) -> list[str]:
+    """The actions this ticket offers now (right type, not yet run, a member named if needed,
+    admin-only actions to admins)."""
     done = actions_done(session, inquiry)
     names = []
     for name, spec in ACTIONS.items():
-        if inquiry.type not in spec.types or name in done:
+        if inquiry.type not in spec.types or name in done or (spec.admin_only and not admin):
             continue
         if name == "reset_password" and not _may_reset(session, inquiry):
             continue

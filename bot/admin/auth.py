@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from bot.admin import bp
 from bot.admin import texts as t
+from bot.admin.labels import format_jst
 from bot.appstate import get_runtime
 from bot.csrf import csrf_ok, csrf_token, rotate_csrf
 from bot.security_headers import CONSOLE, secure
 from models import console_sessions
 from models.db import transaction
-from models.inquiries import format_jst
 from models.operators import ROLE_ADMIN, ROLE_OPERATOR, Operator, OperatorError, authenticate
 
 SESSION_KEY = "admin_session"

@@ -22,6 +22,7 @@ from adapters.line_client import LineApiError
 from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.auth import login_required, unit_of_work
+from bot.admin.labels import format_jst
 from bot.appstate import get_runtime, get_services
 from common.logging_setup import log_fields
 from handlers.handoff import (
@@ -36,7 +37,7 @@ from models.conversation import ConversationStore
 from models.credentials import looks_like_password
 from models.events import enqueue_messages
 from models.handoff import STATUS_LABELS, Handoff, HandoffError, HandoffStatus
-from models.inquiries import OPEN_STATUSES, Inquiry, format_jst
+from models.inquiries import OPEN_STATUSES, Inquiry
 from models.operators import Operator
 from models.points import PointsLedger
 

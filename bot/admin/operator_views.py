@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.auth import admin_required
+from bot.admin.labels import format_jst
 from bot.appstate import get_runtime
-from models.inquiries import format_jst
 from models.operators import Operator, OperatorError, set_active
 
 

@@ -28,6 +28,7 @@ IDLIST_NOTE = "事務局コンソールで追加発行"
 ACTION_RETIRE = "退職者の利用停止を実行"
 ACTION_ADD_SEATS = "IDを追加発行"
 ACTION_RESET = "初期パスワードを再発行"
+ACTION_STOP_SERVICE = "サービスを停止（解約）"
 ERR_ALREADY_DONE = (
     "この操作はこのチケットですでに実行されています（同時に押された場合も実行は1回だけです）。"
     "結果はチケットの履歴でご確認ください。"

@@ -21,8 +21,16 @@ from sqlalchemy.orm import Session
 
 from bot.admin import bp
 from bot.admin import texts as t
-from bot.admin.actions import ACTIONS, ActionError, available_actions, run_action
+from bot.admin.actions import ACTIONS, available_actions
 from bot.admin.auth import admin_required, login_required
+from bot.admin.labels import (
+    actor_label,
+    details_text,
+    format_jst,
+    operation_label,
+    preview,
+    requester_text,
+)
 from bot.appstate import get_runtime
 from models import audit
 from models.companies import Credential, IssuedIds
@@ -36,7 +44,6 @@ from models.inquiries import (
     assign,
     change_status,
     company_label,
-    format_jst,
     get_by_number,
     search,
 )
@@ -59,29 +66,40 @@ def index() -> Any:
     return redirect(url_for("admin.inquiries"))
 
 
+MAX_PAGE = 500  # bounded paging: deeper pages are reached by narrowing the filters
+
+
 @bp.get("/inquiries")
 @login_required
 def inquiries() -> str:
     status = request.args.get("status", "open")
     kind = request.args.get("type", "")
     company = request.args.get("company", "").strip()[:50]
+    who = request.args.get("assignee", "")
     try:
-        page_no = max(1, int(request.args.get("page", "1")))
+        page_no = min(MAX_PAGE, max(1, int(request.args.get("page", "1")[:6])))
     except ValueError:
         page_no = 1
     if status not in {"", "open", *(s.value for s in InquiryStatus)}:
         status = "open"
     if kind not in {"", *(k.value for k in InquiryType)}:
         kind = ""
+    operators = list(g.session.scalars(select(Operator).order_by(Operator.email)))
+    if who not in {"", "me", "none", *(str(o.id) for o in operators)}:
+        who = ""
+    assignee: int | str | None = {"": None, "none": "none", "me": g.operator.id}.get(who)
+    if assignee is None and who:
+        assignee = int(who)
     page = search(
         g.session,
         status=status or None,
         type=kind or None,
         company=company or None,
+        assignee=assignee,
         page=page_no,
         per_page=PER_PAGE,
     )
-    filters = {"status": status, "type": kind, "company": company}
+    filters = {"status": status, "type": kind, "company": company, "assignee": who}
 
     def page_url(number: int) -> str:
         return url_for("admin.inquiries") + "?" + urlencode({**filters, "page": number})
@@ -91,10 +109,14 @@ def inquiries() -> str:
         page=page,
         filters=filters,
         page_url=page_url,
+        max_page=MAX_PAGE,
         statuses=STATUS_LABELS,
         types=TYPE_LABELS,
+        operators=operators,
         company_label=company_label,
         format_jst=format_jst,
+        preview=preview,
+        requester=requester_text,
         assignee=lambda i: _assignee(g.session, i.assignee_id),
     )
 
@@ -124,15 +146,21 @@ def _detail(inquiry: Any, notice: str | None = None, error: str | None = None) -
         company=company_label(inquiry),
         assignee=_assignee(g.session, inquiry.assignee_id),
         statuses=STATUS_LABELS,
-        actions=available_actions(g.session, inquiry),
+        actions=available_actions(g.session, inquiry, admin=g.operator.role == "admin"),
         action_labels={k: a.label for k, a in ACTIONS.items()},
         blocked=user is None or user.blocked,
         format_jst=format_jst,
         operator_email=lambda oid: _assignee(g.session, oid),
+        actor=lambda who: actor_label(g.session, who, _requester_id(inquiry)),
+        requester=requester_text(inquiry),
         notice=notice,
         error=error,
         history=list(inquiry.events),
     )
+
+
+def _requester_id(inquiry: Any) -> str | None:
+    return inquiry.requester.member_id if inquiry.requester is not None else None
 
 
 @bp.get("/inquiries/<number>")
@@ -171,25 +199,6 @@ def set_status(number: str) -> Any:
     except InquiryError as exc:
         return _detail(inquiry, error=t.STATUS_ERRORS.get(exc.code, exc.message)), 400
     return redirect(url_for("admin.detail", number=inquiry.number, notice=1))
-
-
-@bp.post("/inquiries/<number>/actions/<name>")
-@login_required
-def action(number: str, name: str) -> Any:
-    inquiry = _load(number)
-    if name not in ACTIONS:
-        abort(404)
-    try:
-        result = run_action(g.session, _runtime().clock, inquiry, name, actor=g.actor)
-    except ActionError as exc:
-        return _detail(inquiry, error=exc.message), 409
-    return render_template(
-        "admin/result.html",
-        inquiry=inquiry,
-        title=ACTIONS[name].label,
-        result=result,
-        issued_on=jst_date(_runtime().clock.now()).isoformat(),
-    )
 
 
 @bp.post("/idlist.xlsx")
@@ -236,4 +245,12 @@ def audit_log() -> str:
     if target:
         stmt = stmt.where(audit.AuditEntry.target == target)
     entries = list(g.session.scalars(stmt))
-    return render_template("admin/audit.html", entries=entries, target=target, fmt=format_jst)
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        target=target,
+        fmt=format_jst,
+        operation=operation_label,
+        actor=lambda who: actor_label(g.session, who),
+        details=details_text,
+    )

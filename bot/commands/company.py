@@ -18,8 +18,10 @@ from adapters.runtime import Runtime
 from models import companies
 from models.companies import CompanyError, IssuedIds
 from models.company import CompanyStatus
+from models.console_facts import company_facts, member_facts
 from models.db import transaction
 from models.idlist import write_id_list
+from models.points import PointsLedger
 from models.timeutil import jst_date
 
 T = TypeVar("T")
@@ -175,27 +177,28 @@ _status_command(
 @_json_option
 @click.pass_obj
 def show(lazy: Any, code: str, as_json: bool) -> None:
-    """Status, seats used / limit and linked members."""
-    summary = _run(lazy, lambda s, r: companies.company_summary(s, companies.get_company(s, code)))
-    data = {
-        "company_code": summary.code,
-        "name": summary.name,
-        "status": summary.status.value,
-        "seats_used": summary.seats_used,
-        "seat_limit": summary.seat_limit,
-        "hr_contacts": summary.hr_contacts,
-        "linked_member_ids": summary.linked_member_ids,
-    }
+    """Status, plan seats, IDs issued, linked members, HR contacts and tickets (as the
+    console's company page)."""
+    data = _run(lazy, lambda s, r: company_facts(s, companies.get_company(s, code)))
+    _print_facts(data, as_json)
+
+
+def _print_facts(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for key, value in data.items():
-        click.echo(f"{key}: {value}")
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            click.echo(f"{key}: {len(value)}")
+            for item in value:
+                click.echo("  " + "  ".join(f"{k}={v}" for k, v in item.items()))
+        else:
+            click.echo(f"{key}: {value}")
 
 
 @click.group()
 def member() -> None:
-    """Members: retire, reset a password."""
+    """Members: show, retire, reset a password."""
 
 
 @member.command("retire")
@@ -210,6 +213,22 @@ def retire(lazy: Any, member_id: str) -> None:
         f"LINE link removed: {'yes' if result.unlinked_line_user_id else 'not linked'}; "
         f"push queued: {'yes' if result.notified else 'no'}"
     )
+
+
+@member.command("show")
+@click.argument("member_id")
+@_json_option
+@click.pass_obj
+def member_show(lazy: Any, member_id: str, as_json: bool) -> None:
+    """Status (active / retired / suspended / terminated), LINE link, points balance and
+    history, tickets (as the console's member page)."""
+
+    def body(session: Session, runtime: Runtime) -> dict[str, Any]:
+        ledger = PointsLedger.configured(session, runtime.clock, runtime.settings)
+        found = companies.get_member(session, member_id)
+        return member_facts(session, ledger, found, runtime.clock.now())
+
+    _print_facts(_run(lazy, body), as_json)
 
 
 @member.command("reset-password")
