@@ -15,6 +15,7 @@ from flask import abort, after_this_request, g, render_template, url_for
 
 from bot.admin import action_texts as at
 from bot.admin import bp
+from bot.admin import texts as t
 from bot.admin.actions import ACTIONS, ActionError, available_actions, run_action
 from bot.admin.auth import login_required
 from bot.admin.consequences import ticket_preview
@@ -40,9 +41,16 @@ def _load(number: str, name: str) -> Inquiry:
     inquiry = get_by_number(g.session, number)
     if inquiry is None or name not in ACTIONS:
         abort(404)
-    if ACTIONS[name].admin_only and g.operator.role != ROLE_ADMIN:
-        abort(403)
     return inquiry
+
+
+def _forbidden(name: str) -> tuple[str, int] | None:
+    """The page for an operator who may not run an admin-only action (rendered while the
+    request's session is open: the operator's row is read by the page's header)."""
+    if ACTIONS[name].admin_only and g.operator.role != ROLE_ADMIN:
+        page = render_template("admin/message.html", title=t.ERROR_TITLE, message=t.FORBIDDEN)
+        return page, 403
+    return None
 
 
 def _confirm(inquiry: Inquiry, name: str, error: str | None = None) -> str:
@@ -53,7 +61,7 @@ def _confirm(inquiry: Inquiry, name: str, error: str | None = None) -> str:
         inquiry=inquiry,
         title=ACTIONS[name].label,
         preview=preview,
-        error=error or (None if offered else (preview.refused or at.CANNOT_RUN)),
+        error=error or preview.refused or (None if offered else at.CANNOT_RUN),
         runnable=offered and preview.refused is None and error is None,
         action_url=url_for("admin.action", number=inquiry.number, name=name),
         back_url=url_for("admin.detail", number=inquiry.number),
@@ -62,9 +70,9 @@ def _confirm(inquiry: Inquiry, name: str, error: str | None = None) -> str:
 
 @bp.get("/inquiries/<number>/actions/<name>")
 @login_required
-def action_confirm(number: str, name: str) -> str:
+def action_confirm(number: str, name: str) -> Any:
     inquiry = _load(number, name)
-    return _confirm(inquiry, name)
+    return _forbidden(name) or _confirm(inquiry, name)
 
 
 def take_up(inquiry: Inquiry) -> bool:
@@ -91,6 +99,9 @@ def take_up(inquiry: Inquiry) -> bool:
 @login_required
 def action(number: str, name: str) -> Any:
     inquiry = _load(number, name)
+    refused = _forbidden(name)
+    if refused is not None:
+        return refused
     runtime = get_runtime()
     try:
         result = run_action(g.session, runtime.clock, inquiry, name, actor=g.actor)
