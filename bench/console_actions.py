@@ -3,10 +3,12 @@
     .venv/bin/python -m bench.console_actions [--database-url URL] [--trials 5] [--clicks 10]
 
 Serves the console on a free 127.0.0.1 port (a threaded WSGI server, real HTTP), logs in, and
-for each action (add_seats for a 1-ID ticket, reset_password, retire) sends `--clicks`
-identical POSTs at once, `--trials` times on fresh tickets. Prints per action: runs (200
-answers), refusals (409), 5xx, and what the database shows (IDs issued, password resets,
-retirements, credentials mails). Target: runs = 1 and 5xx = 0 in every trial.
+for each action (add_seats for a 1-ID ticket, reset_password, retire, stop_service) sends
+`--clicks` identical POSTs at once, `--trials` times on fresh tickets, and the same for the
+company page's suspend (a row lock on the company). Prints per action: runs (200 answers;
+302 for suspend), refusals (409), 5xx, and what the database shows (IDs issued, password
+resets, retirements, services stopped, suspensions, credentials mails). Target: runs = 1 and
+5xx = 0 in every trial.
 
 It DROPS AND RECREATES the schema of the database it is given (default: a temporary SQLite
 file); never point it at a database you care about.
@@ -59,7 +61,10 @@ def _clicks(base: str, cookies: dict[str, str], path: str, token: str, n: int) -
         with requests.Session() as own:
             own.cookies.update(cookies)
             barrier.wait()
-            status = own.post(base + path, data={"csrf_token": token}, timeout=120).status_code
+            answer = own.post(
+                base + path, data={"csrf_token": token}, timeout=120, allow_redirects=False
+            )
+            status = answer.status_code
         with lock:
             codes[status] += 1
 
@@ -99,7 +104,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_port}"
     try:
         with factory() as db, db.begin():
-            create_operator(db, clock, EMAIL, PASSWORD)
+            create_operator(db, clock, EMAIL, PASSWORD, role="admin")  # stop_service: admins
         browser = requests.Session()
         login = _token(browser.get(base + "/admin/login", timeout=10).text)
         browser.post(
@@ -110,7 +115,7 @@ def main() -> None:
         token = _token(browser.get(base + "/admin/inquiries", timeout=10).text)
         cookies = browser.cookies.get_dict()
         print(f"database: {engine.dialect.name}; {args.trials} trials x {args.clicks} clicks")
-        for action in ("add_seats", "reset_password", "retire"):
+        for action in ("add_seats", "reset_password", "retire", "stop_service", "suspend"):
             codes: Counter[int] = Counter()
             effects: Counter[str] = Counter()
             worst_runs = 0
@@ -132,18 +137,25 @@ def main() -> None:
                         "add_seats": {"seat_count": 1},
                         "reset_password": {"credential_what": "x", "target_member_id": target},
                         "retire": {"retiree_name": "x", "retiree_member_id": target},
+                        "stop_service": {"stop_date": "x"},
+                        "suspend": {"detail": "x"},
                     }[action]
                     kind = {
                         "add_seats": InquiryType.ADD_SEATS,
                         "reset_password": InquiryType.CREDENTIALS,
                         "retire": InquiryType.RETIRE,
+                        "stop_service": InquiryType.STOP_SERVICE,
+                        "suspend": InquiryType.OTHER,
                     }[action]
                     inquiry = create_inquiry(
                         db, clock, type=kind, line_user_id="Ubench", member=hr, answers=answers
                     )
                     company_id, number = hr.company_id, inquiry.number
                 path = f"/admin/inquiries/{number}/actions/{action}"
+                if action == "suspend":
+                    path = f"/admin/companies/{issued.company_code}/status/suspend"
                 got = _clicks(base, cookies, path, token, args.clicks)
+                got[200] += got.pop(302, 0)  # suspend answers with a redirect
                 codes.update(got)
                 worst_runs = max(worst_runs, got[200])
                 with factory() as db, db.begin():
@@ -156,6 +168,11 @@ def main() -> None:
                     member_log = [e.action for e in audit.entries(db, target=f"member:{target}")]
                     effects["password_resets"] += member_log.count("password_reset")
                     effects["retirements"] += member_log.count("member_retired")
+                    company_log = [
+                        e.action for e in audit.entries(db, target=f"company:{issued.company_code}")
+                    ]
+                    effects["services_stopped"] += company_log.count("company_terminated")
+                    effects["suspensions"] += company_log.count("company_suspended")
                     effects["credential_mails"] += int(
                         db.scalar(
                             select(func.count(OutgoingMail.id)).where(
