@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.companies import seats_used
 from models.company import Company, CompanyStatus, Member, MemberKind, MemberStatus
+from models.handoff import SENDER_USER, HandoffMessage
 from models.inquiries import Inquiry, InquiryStatus
 from models.line_user import LineUser
 from models.points import PointsLedger
@@ -136,3 +137,18 @@ def member_facts(
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def last_user_lines(session: Session, handoff_ids: list[int]) -> dict[int, str]:
+    """Per live chat: the user's latest message (one query), for the list's preview."""
+    if not handoff_ids:
+        return {}
+    latest = (
+        select(func.max(HandoffMessage.id))
+        .where(HandoffMessage.handoff_id.in_(handoff_ids), HandoffMessage.sender == SENDER_USER)
+        .group_by(HandoffMessage.handoff_id)
+    )
+    rows = session.execute(
+        select(HandoffMessage.handoff_id, HandoffMessage.text).where(HandoffMessage.id.in_(latest))
+    ).all()
+    return {handoff_id: text for handoff_id, text in rows}

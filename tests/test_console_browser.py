@@ -176,6 +176,8 @@ def test_a_clerk_works_a_live_chat(browser, chat, db, app_clock, bot_server):
     page = log_in(browser, bot_server)
     page.get_by_role("link", name="有人チャット").click()
     row = page.get_by_role("row").filter(has_text=f"会員 {member_id}")
+    expect(row).to_contain_text("ポイントが付与されていません")  # the latest message's preview
+    no_horizontal_scroll(page)
     row.get_by_role("link", name=re.compile(r"^#\d+$")).click()
     expect(page.get_by_text("ポイントが付与されていません")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="ポイント残高")).to_contain_text("800pt")

@@ -22,7 +22,7 @@ from adapters.line_client import LineApiError
 from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.auth import login_required, unit_of_work
-from bot.admin.labels import format_jst
+from bot.admin.labels import format_jst, preview
 from bot.appstate import get_runtime, get_services
 from common.logging_setup import log_fields
 from handlers.handoff import (
@@ -33,6 +33,7 @@ from handlers.handoff import (
 )
 from models import audit, handoff_lists
 from models import handoff as handoffs
+from models.console_facts import last_user_lines
 from models.conversation import ConversationStore
 from models.credentials import looks_like_password
 from models.events import enqueue_messages
@@ -81,6 +82,8 @@ def handoff_list() -> str:
         counts=handoff_lists.counts(g.session),
         user_label=handoff_lists.user_label,
         unread=handoff_lists.unread_counts(g.session, [h.id for h in rows]),
+        last_lines=last_user_lines(g.session, [h.id for h in rows]),
+        preview=lambda text: preview({"detail": text}),
         assignee=_email,
         fmt=format_jst,
     )
