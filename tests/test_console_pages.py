@@ -296,3 +296,25 @@ def test_show_commands_give_scripts_the_same_facts(cli_runtime, db, clock):
     assert other_facts["status"] == "suspended"
     missing = runner.invoke(member_cli, ["show", "NOSUCHID00", "--json"], obj=cli_runtime)
     assert missing.exit_code != 0 and "unknown_member" in missing.output
+
+
+def test_company_and_member_pages_bound_their_inputs_and_need_a_login(console_app, client):
+    anonymous = console_app.test_client()
+    for path in ("/admin/companies", "/admin/members?q=x", "/admin/search?q=x"):
+        response = anonymous.get(path)
+        assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    login(client)
+    for path in (
+        "/admin/companies/" + "A" * 5000,
+        "/admin/members/" + "Z" * 5000,
+        "/admin/companies/%00%ff/status/suspend",
+        "/admin/inquiries/INQ-" + "9" * 40 + "/actions/retire",
+        "/admin/inquiries/INQ-000001/actions/" + "x" * 300,
+    ):
+        assert client.get(path).status_code == 404, path
+    for query in ("q=" + "あ" * 5000, "q=%00", "q=%25%5F"):
+        assert client.get("/admin/members?" + query).status_code == 200
+        assert client.get("/admin/companies?" + query).status_code == 200
+        assert client.get("/admin/search?" + query).status_code == 200
+    assert client.get("/admin/inquiries?company=%00").status_code == 200
+    assert client.get("/admin/audit?target=%00").status_code == 200

@@ -19,6 +19,7 @@ from bot.admin import bp
 from bot.admin.action_views import sync_menus_after_commit
 from bot.admin.auth import admin_required, login_required
 from bot.admin.consequences import company_preview
+from bot.admin.inputs import term
 from bot.admin.labels import (
     COMPANY_STATUS_LABELS,
     MEMBER_KIND_LABELS,
@@ -34,7 +35,6 @@ from models.console_facts import company_facts
 from models.inquiries import OPEN_STATUSES, STATUS_LABELS, TYPE_LABELS, Inquiry, InquiryType
 
 LIST_LIMIT = 50
-QUERY_MAX = 50
 # operation -> (the statuses it may start from, the status it sets)
 OPERATIONS: dict[str, tuple[tuple[CompanyStatus, ...], CompanyStatus]] = {
     "suspend": ((CompanyStatus.ACTIVE,), CompanyStatus.SUSPENDED),
@@ -51,24 +51,27 @@ def ticket_labels() -> dict[str, Any]:
     }
 
 
-def find_companies(term: str, limit: int = LIST_LIMIT) -> list[Company]:
+def find_companies(query: str, limit: int = LIST_LIMIT) -> list[Company]:
     stmt = select(Company).order_by(Company.name, Company.code).limit(limit)
-    if term:
-        code = normalize_code(term)
-        stmt = stmt.where(or_(Company.code.startswith(code), Company.name.contains(term)))
+    if query:
+        code = normalize_code(query)
+        conditions = [Company.name.contains(query, autoescape=True)]
+        if code:
+            conditions.append(Company.code.startswith(code, autoescape=True))
+        stmt = stmt.where(or_(*conditions))
     return list(g.session.scalars(stmt))
 
 
 @bp.get("/companies")
 @login_required
 def companies_list() -> str:
-    term = request.args.get("q", "").strip()[:QUERY_MAX]
-    rows = find_companies(term)
+    query = term(request.args.get("q"))
+    rows = find_companies(query)
     total = int(g.session.scalar(select(func.count(Company.id))) or 0)
     return render_template(
         "admin/companies.html",
         rows=rows,
-        q=term,
+        q=query,
         total=total,
         limit=LIST_LIMIT,
         statuses=COMPANY_STATUS_LABELS,
@@ -78,7 +81,7 @@ def companies_list() -> str:
 
 
 def _company(code: str, *, lock: bool = False) -> Company:
-    key = normalize_code(code[:QUERY_MAX])
+    key = normalize_code(term(code))
     stmt = select(Company).where(Company.code == key)
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)

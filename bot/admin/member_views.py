@@ -12,7 +12,8 @@ from sqlalchemy import or_, select
 
 from bot.admin import bp
 from bot.admin.auth import login_required
-from bot.admin.company_views import QUERY_MAX, find_companies, ticket_labels
+from bot.admin.company_views import find_companies, ticket_labels
+from bot.admin.inputs import term
 from bot.admin.labels import (
     MEMBER_KIND_LABELS,
     MEMBER_STATUS_LABELS,
@@ -30,25 +31,27 @@ LIST_LIMIT = 50
 NAME_KEYS = ("retiree_name", "name")
 
 
-def _members(term: str) -> list[Member]:
-    code = normalize_code(term)
+def _members(query: str) -> list[Member]:
+    code = normalize_code(query)
     if not code:
         return []
     stmt = (
         select(Member)
         .outerjoin(Company, Member.company_id == Company.id)
-        .where(or_(Member.member_id.startswith(code), Company.code == code))
+        .where(or_(Member.member_id.startswith(code, autoescape=True), Company.code == code))
         .order_by(Member.member_id)
         .limit(LIST_LIMIT)
     )
     return list(g.session.scalars(stmt))
 
 
-def _named_in_tickets(term: str) -> list[Inquiry]:
-    """Tickets whose form names a person matching `term` (e.g. the retiree's name)."""
-    if len(term) < 2:
+def _named_in_tickets(query: str) -> list[Inquiry]:
+    """Tickets whose form names a person matching `query` (e.g. the retiree's name)."""
+    if len(query) < 2:
         return []
-    conditions = [Inquiry.answers[key].as_string().contains(term) for key in NAME_KEYS]
+    conditions = [
+        Inquiry.answers[key].as_string().contains(query, autoescape=True) for key in NAME_KEYS
+    ]
     stmt = select(Inquiry).where(or_(*conditions)).order_by(Inquiry.id.desc()).limit(LIST_LIMIT)
     return list(g.session.scalars(stmt))
 
@@ -56,12 +59,12 @@ def _named_in_tickets(term: str) -> list[Inquiry]:
 @bp.get("/members")
 @login_required
 def members_list() -> str:
-    term = request.args.get("q", "").strip()[:QUERY_MAX]
+    query = term(request.args.get("q"))
     return render_template(
         "admin/members.html",
-        q=term,
-        rows=_members(term) if term else [],
-        named=_named_in_tickets(term) if term else [],
+        q=query,
+        rows=_members(query) if query else [],
+        named=_named_in_tickets(query) if query else [],
         limit=LIST_LIMIT,
         statuses=MEMBER_STATUS_LABELS,
         kinds=MEMBER_KIND_LABELS,
@@ -73,20 +76,20 @@ def members_list() -> str:
 @login_required
 def search() -> Any:
     """Straight to the member or company named, else the lists that match."""
-    term = request.args.get("q", "").strip()[:QUERY_MAX]
-    if term:
-        member = companies.find_member(g.session, term)
+    query = term(request.args.get("q"))
+    if query:
+        member = companies.find_member(g.session, query)
         if member is not None:
             return redirect(url_for("admin.member_detail", member_id=member.member_id))
-        company = companies.find_company(g.session, term)
+        company = companies.find_company(g.session, query)
         if company is not None:
             return redirect(url_for("admin.company_detail", code=company.code))
     return render_template(
         "admin/search.html",
-        q=term,
-        companies=find_companies(term) if term else [],
-        rows=_members(term) if term else [],
-        named=_named_in_tickets(term) if term else [],
+        q=query,
+        companies=find_companies(query) if query else [],
+        rows=_members(query) if query else [],
+        named=_named_in_tickets(query) if query else [],
         limit=LIST_LIMIT,
         statuses=MEMBER_STATUS_LABELS,
         kinds=MEMBER_KIND_LABELS,
@@ -97,7 +100,7 @@ def search() -> Any:
 @bp.get("/members/<member_id>")
 @login_required
 def member_detail(member_id: str) -> Any:
-    member = companies.find_member(g.session, member_id[:QUERY_MAX])
+    member = companies.find_member(g.session, term(member_id))
     if member is None:
         return render_template(
             "admin/message.html", title="会員", message="会員が見つかりません。"

@@ -23,6 +23,7 @@ from bot.admin import bp
 from bot.admin import texts as t
 from bot.admin.actions import ACTIONS, available_actions
 from bot.admin.auth import admin_required, login_required
+from bot.admin.inputs import term
 from bot.admin.labels import (
     actor_label,
     details_text,
@@ -74,7 +75,7 @@ MAX_PAGE = 500  # bounded paging: deeper pages are reached by narrowing the filt
 def inquiries() -> str:
     status = request.args.get("status", "open")
     kind = request.args.get("type", "")
-    company = request.args.get("company", "").strip()[:50]
+    company = term(request.args.get("company"))
     who = request.args.get("assignee", "")
     try:
         page_no = min(MAX_PAGE, max(1, int(request.args.get("page", "1")[:6])))
@@ -240,7 +241,7 @@ def id_list() -> Any:
 @bp.get("/audit")
 @admin_required
 def audit_log() -> str:
-    target = request.args.get("target", "").strip()[:100]
+    target = term(request.args.get("target"), 100)
     stmt = select(audit.AuditEntry).order_by(audit.AuditEntry.id.desc()).limit(200)
     if target:
         stmt = stmt.where(audit.AuditEntry.target == target)
