@@ -155,7 +155,8 @@ def test_actors_are_emails_or_members_never_a_line_id(db, clock):
 
 
 def test_the_preview_puts_the_free_text_first_and_stays_short():
-    assert preview({"seat_count": 3, "detail": "追加をお願いします"}) == "追加をお願いします ／ 3"
+    shown = preview({"seat_count": 3, "detail": "追加をお願いします"})
+    assert shown == "追加をお願いします ／ 追加するID数：3"
     long = preview({"detail": "あ" * 100})
-    assert len(long) == 40 and long.endswith("…")
+    assert len(long) == 60 and long.endswith("…")
     assert preview({}) == ""

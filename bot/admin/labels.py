@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handlers.balance_texts import KIND_LABELS as POINTS_KIND_LABELS
-from models.inquiries import REQUESTER_LABELS
+from models.inquiries import ANSWER_LABELS, REQUESTER_LABELS
+from models.inquiries import STATUS_LABELS as INQUIRY_STATUS_LABELS
 from models.line_user import LineUser
 from models.timeutil import parse_iso, to_jst
 
@@ -91,6 +92,15 @@ DETAIL_LABELS = {
     "seat_limit": "プラン上限人数",
     "name": "名称",
     "user": "お客さま",
+    "pending_cancelled": "取り消した付与予定のポイント",
+    "notified": "ご本人へのお知らせ",
+    "members": "会員数",
+    "linked_members": "LINE連携中の会員数",
+}
+# Status values in "from" / "to" details (tickets, companies).
+VALUE_LABELS = {
+    **{s.value: label for s, label in INQUIRY_STATUS_LABELS.items()},
+    **COMPANY_STATUS_LABELS,
 }
 _LINE_ID = re.compile(r"^U[0-9a-f]{32}$")
 # Keys whose values are LINE user ids: shown as whether there is one, never the id.
@@ -169,22 +179,26 @@ def details_text(details: dict[str, Any] | None) -> str:
         label = DETAIL_LABELS.get(key, key)
         if key in _LINE_KEYS:
             parts.append(f"{label}：{'あり' if value else 'なし'}")
+        elif key in ("from", "to") and isinstance(value, str):
+            parts.append(f"{label}：{VALUE_LABELS.get(value, value)}")
         else:
             parts.append(f"{label}：{_value(value)}")
     return " ／ ".join(parts)
 
 
-PREVIEW_CHARS = 40
+PREVIEW_CHARS = 60
 
 
 def preview(answers: dict[str, Any] | None, limit: int = PREVIEW_CHARS) -> str:
-    """The first words of a ticket's answers (the free text first), for lists."""
+    """The first words of a ticket's answers (the free text first, then 「項目：値」), for lists."""
     answers = answers or {}
-    keys = ["detail", *[k for k in answers if k != "detail"]]
-    text = " ／ ".join(
-        str(answers[k]) for k in keys if k in answers and answers[k] not in ("", None)
-    )
-    text = " ".join(text.split())
+    parts = [str(answers["detail"])] if answers.get("detail") else []
+    parts += [
+        f"{ANSWER_LABELS.get(k, k)}：{v}"
+        for k, v in answers.items()
+        if k != "detail" and v not in ("", None)
+    ]
+    text = " ".join(" ／ ".join(parts).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
