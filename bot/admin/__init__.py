@@ -16,4 +16,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 
-from bot.admin import auth, handoff_views, operator_views, views  # noqa: E402, F401  (register routes on bp)
+from bot.admin import auth, handoff_views, operator_views, thread_views, views  # noqa: E402, F401  (register routes on bp)
