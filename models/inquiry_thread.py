@@ -312,9 +312,8 @@ def thread_of(session: Session, inquiry: Inquiry) -> list[Entry]:
             body = "\n".join(f"{k}：{v}" for k, v in answer_items(inquiry.answers))
             entries.append(Entry(event.at, SENDER_REQUESTER, "form", body))
         elif event.kind == "status":
-            entries.append(
-                Entry(event.at, event.actor, "status", _status_line(event) + _said(event))
-            )
+            who = SENDER_REQUESTER if event.actor.startswith("line:") else event.actor
+            entries.append(Entry(event.at, who, "status", _status_line(event) + _said(event)))
     rows = session.scalars(
         select(InquiryMessage)
         .where(InquiryMessage.inquiry_id == inquiry.id)
