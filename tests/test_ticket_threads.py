@@ -55,7 +55,10 @@ def operator(db, app_clock, services):
 @pytest.fixture
 def console(bot_server, operator) -> tuple[requests.Session, str]:
     """A logged-in operator's browser session on the running bot, and its base URL."""
-    base = bot_server.config["SERVER_URL"]
+    return _login(bot_server.config["SERVER_URL"])
+
+
+def _login(base: str) -> tuple[requests.Session, str]:
     browser = requests.Session()
     login_page = browser.get(f"{base}/admin/login", timeout=10).text
     response = browser.post(
@@ -106,8 +109,10 @@ def _set_status(browser, base, number: str, status: str, message: str = "") -> N
         f"{base}/admin/inquiries/{number}/status",
         data={"csrf_token": _token(page), "status": status, "message": message},
         timeout=10,
+        allow_redirects=False,
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].startswith(f"/admin/inquiries/{number}")
 
 
 def _post(browser, base, number: str, message: str, **extra: str) -> requests.Response:
@@ -201,14 +206,26 @@ def test_bad_texts_are_refused_and_nothing_is_attached(console, chat, ticket, db
     assert _fresh(dbview, ticket).status is InquiryStatus.WAITING
 
 
-def test_the_reply_mode_ends_after_seven_days(console, chat, ticket, dbview, app_clock) -> None:
+def test_the_reply_mode_ends_after_seven_days_unanswered_or_thirty_idle_minutes(
+    console, chat, ticket, dbview, app_clock
+) -> None:
     browser, base = console
     _set_status(browser, base, ticket.number, "waiting", "ご確認ください。")
     wait_until(lambda: chat.new_messages(), what="the WAITING push")
-    app_clock.advance(days=8)
+    app_clock.advance(days=6, hours=23)
+    assert f"{ticket.number} に送信しました" in texts_of(chat.say("遅くなりました。"))
+    app_clock.advance(minutes=31)
     said = texts_of(chat.say("残高"))
     assert "時間切れで終了しました" in said and "ポイント" in said
-    assert _messages(dbview, ticket) == []
+    assert [m.text for m in _messages(dbview, ticket)] == ["遅くなりました。"]
+
+    browser, base = _login(base)  # a week later: the console session has ended
+    _set_status(browser, base, ticket.number, "waiting", "もう一点ご確認ください。")
+    wait_until(lambda: chat.new_messages(), what="the second WAITING push")
+    app_clock.advance(days=7, minutes=1)
+    said = texts_of(chat.say("残高"))
+    assert "時間切れで終了しました" in said and "ポイント" in said
+    assert len(_messages(dbview, ticket)) == 1
 
 
 # -- 問い合わせ状況: append to one's own open tickets ------------------------------------------
