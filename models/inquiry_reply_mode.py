@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.conversation import ConversationStore
@@ -44,5 +45,10 @@ def open_for_waiting(session: Session, clock: Clock, line_user_id: str, number: 
         and not current.is_expired(clock.now())
     ):
         return False
-    store.start(REPLY_CONVERSATION, REPLY_STEP, {"number": number}, timeout=WAIT_TIMEOUT)
+    try:
+        with session.begin_nested():
+            store.start(REPLY_CONVERSATION, REPLY_STEP, {"number": number}, timeout=WAIT_TIMEOUT)
+            session.flush()
+    except IntegrityError:  # the requester's own message opened a conversation just now
+        return False
     return True

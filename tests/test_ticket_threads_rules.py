@@ -144,3 +144,41 @@ def test_show_prints_the_whole_thread_in_jst(db, clock, cli_runtime) -> None:
     assert thread[3]["at"] == "2026-04-01 10:05"  # 01:05 UTC in JST
     missing = runner.invoke(cli, ["inquiries", "show", "INQ-999999"], obj=cli_runtime)
     assert missing.exit_code != 0 and "no inquiry" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("status", "next_step", "button"),
+    [
+        (InquiryStatus.IN_PROGRESS, "事務局で対応しています", False),
+        (InquiryStatus.WAITING, "このトークにそのまま入力するか", True),
+        (InquiryStatus.DONE, "対応が完了しました", False),
+        (InquiryStatus.REJECTED, "ご不明な点がございましたら", False),
+    ],
+)
+def test_every_status_push_says_what_happens_next(db, clock, status, next_step, button) -> None:
+    inquiry = _ticket(db, clock)
+    assert change_status(db, clock, inquiry, status, actor="operator:x@example.jp")
+    push = db.scalars(
+        select(OutgoingMessage).where(OutgoingMessage.dedupe_key.like("inquiry-status:%"))
+    ).one()
+    message = push.messages[0]
+    assert next_step in message["text"] and len(message["text"]) < 300
+    items = (message.get("quickReply") or {}).get("items", [])
+    assert bool(items) is button
+    if button:
+        assert items[0]["action"]["data"] == f"action=ticket_reply&number={inquiry.number}"
+
+
+def test_the_waiting_push_never_takes_over_another_open_conversation(db, clock) -> None:
+    from models.conversation import Conversation, ConversationStore
+
+    inquiry = _ticket(db, clock)
+    ConversationStore(db, USER, clock).start("inquiry", "detail", {"type": "other"})
+    change_status(db, clock, inquiry, InquiryStatus.WAITING, actor="operator:x@example.jp")
+    assert db.get(Conversation, USER).name == "inquiry"  # the form goes on; the button opens it
+    ConversationStore(db, USER, clock).clear()
+    change_status(db, clock, inquiry, InquiryStatus.IN_PROGRESS, actor="operator:x@example.jp")
+    change_status(db, clock, inquiry, InquiryStatus.WAITING, actor="operator:x@example.jp")
+    opened = db.get(Conversation, USER)
+    assert opened.name == "ticket_reply" and opened.data == {"number": inquiry.number}
+    assert opened.expires_at == clock.now() + timedelta(days=7)
