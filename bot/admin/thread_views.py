@@ -32,7 +32,8 @@ from models.inquiry_thread import (
 
 @bp.app_template_global("ticket_thread")
 def ticket_thread(inquiry: Inquiry) -> dict[str, Any]:
-    """What admin/thread.html shows: the entries, a fresh one-time key for the form."""
+    """What admin/thread.html shows: the entries (it lists the messages: the form's answers
+    and the status messages are on the ticket's page already), a fresh one-time key."""
     return {
         "entries": thread_of(g.session, inquiry),
         "client_key": uuid.uuid4().hex,
