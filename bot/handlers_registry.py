@@ -14,6 +14,7 @@ HANDLER_MODULES = [
     "handlers.linking",
     "handlers.unlink",
     "handlers.inquiry",
+    "handlers.ticket_reply",
     "handlers.handoff",
     "handlers.faq",
     "handlers.understand",

@@ -110,6 +110,8 @@ class Router:
         self.fallback_handler: Handler | None = None
         self.event_handlers: dict[str, EventHandler] = {}
         self.after_hooks: list[AfterHook] = []
+        # conversation name → its own "it expired" notice (else `expired_notice`)
+        self.expiry_notices: dict[str, Callable[[Conversation], list[Message]]] = {}
 
     # -- registration ---------------------------------------------------------------------
     def conversation(self, name: str) -> Callable[[Handler], Handler]:
@@ -190,6 +192,21 @@ class Router:
         self.after_hooks.append(fn)
         return fn
 
+    def expiry_notice(
+        self, name: str
+    ) -> Callable[
+        [Callable[[Conversation], list[Message]]], Callable[[Conversation], list[Message]]
+    ]:
+        """What the user is told when the conversation `name` has expired."""
+
+        def decorate(
+            fn: Callable[[Conversation], list[Message]],
+        ) -> Callable[[Conversation], list[Message]]:
+            self.expiry_notices[name] = fn
+            return fn
+
+        return decorate
+
     def on_event(self, event_type: str) -> Callable[[EventHandler], EventHandler]:
         """Handles a non-message event type (follow, unfollow, accountLink, …)."""
 
@@ -226,7 +243,7 @@ class Router:
         notices: list[Message] = []
         conversation = ctx.conversation.current()
         if conversation is not None and conversation.is_expired(ctx.now):
-            notices.extend(expired_notice(conversation))
+            notices.extend(self.expiry_notices.get(conversation.name, expired_notice)(conversation))
             ctx.conversation.clear()
             conversation = None
         if conversation is not None:

@@ -47,6 +47,7 @@ from handlers.inquiry_fields import (
     audience_of,
     seat_figures,
 )
+from handlers.ticket_reply import append_actions
 from models.inquiries import (
     ANSWER_LABELS,
     STATUS_LABELS,
@@ -331,6 +332,7 @@ def status(ctx: Context, user_input: Input) -> list[Message]:
     quick = [message_action("問い合わせ"), message_action("使い方")]
     if not tickets:
         return [text(t.STATUS_NONE, quick=quick)]
+    quick = [*append_actions(ctx), *quick]
     head = t.STATUS_HEAD_HR if member is not None and member.is_hr_contact else t.STATUS_HEAD
     lines = [head]
     for ticket in tickets[:20]:

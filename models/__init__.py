@@ -14,6 +14,7 @@ from models import (
     faq,
     handoff,
     inquiries,
+    inquiry_thread,
     leases,
     line_user,
     login_guard,

@@ -112,7 +112,11 @@ class OutgoingMessage(Base):
     """A message (batch) to deliver; written in the same transaction as the change it reports."""
 
     __tablename__ = "outgoing_messages"
-    __table_args__ = (Index("ix_outgoing_messages_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outgoing_messages_due", "status", "next_attempt_at"),
+        # Is this reply token used already? (models/inquiry_thread)
+        Index("ix_outgoing_messages_reply_token", "reply_token"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -36,8 +36,10 @@ from models import audit, credentials
 from models.base import Base
 from models.company import Company, Member
 from models.events import enqueue_messages
+from models.inquiry_reply_mode import open_for_waiting, reply_button
 from models.line_user import LineUser
 from models.mail import enqueue_mail, mail_settings
+from models.ticket_texts import REPLY_BUTTON, STATUS_NEXT
 from models.timeutil import Clock, to_jst
 
 NUMBER_PREFIX = "INQ-"
@@ -547,11 +549,17 @@ def change_status(
     )
     if message:
         body += STATUS_PUSH_MESSAGE.format(message=message)
+    body += "\n\n" + STATUS_NEXT[status.value]
+    push: dict[str, Any] = {"type": "text", "text": body}
+    if status is InquiryStatus.WAITING:  # the way to answer
+        push["quickReply"] = {"items": [reply_button(REPLY_BUTTON, inquiry.number)]}
     enqueue_messages(
         session,
         dedupe_key=f"inquiry-status:{event.id}",
         to=[inquiry.line_user_id],
-        messages=[{"type": "text", "text": body}],
+        messages=[push],
         now=now,
     )
+    if status is InquiryStatus.WAITING:  # the requester's next text answers this ticket
+        open_for_waiting(session, clock, inquiry.line_user_id, inquiry.number)
     return True

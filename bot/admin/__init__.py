@@ -23,5 +23,6 @@ from bot.admin import (  # noqa: E402, F401  (register routes on bp)
     handoff_views,
     member_views,
     operator_views,
+    thread_views,
     views,
 )

@@ -39,6 +39,7 @@ OPERATION_LABELS: dict[str, str] = {
     # tickets
     "inquiry_assigned": "担当の割り当て",
     "inquiry_status_changed": "ステータスの変更",
+    "inquiry_message_sent": "お客さまへのメッセージ送信",
     "inquiry_action_retire": "定型処理：退職者の利用停止",
     "inquiry_action_add_seats": "定型処理：IDの追加発行",
     "inquiry_action_reset_password": "定型処理：初期パスワードの再発行",

@@ -1,4 +1,5 @@
-"""Inquiry commands: `benesapo inquiries list` (operators: bot.commands.operators)."""
+"""Inquiry commands: `benesapo inquiries list`, `benesapo inquiries show NUMBER` (operators:
+bot.commands.operators)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Any
 import click
 
 from models.db import transaction
-from models.inquiries import InquiryStatus, answer_items, search, to_dict
+from models.inquiries import (
+    InquiryStatus,
+    answer_items,
+    format_jst,
+    get_by_number,
+    search,
+    to_dict,
+)
+from models.inquiry_thread import thread_of
 
 STATUS_CHOICES = ["open", *(s.value for s in InquiryStatus)]
 
@@ -61,6 +70,35 @@ def inquiries_list(
         return
     for line in lines:
         click.echo(line, nl=False)
+
+
+@inquiries.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON object")
+@click.pass_obj
+def inquiries_show(lazy: Any, number: str, as_json: bool) -> None:
+    """One ticket with its whole thread: who wrote what, when (JST)."""
+    runtime = lazy.get()
+    with transaction(runtime.session_factory) as session:
+        inquiry = get_by_number(session, number[:20])
+        if inquiry is None:
+            raise click.ClickException(f"no inquiry {number[:20]}")
+        ticket = to_dict(inquiry)
+        ticket["thread"] = [
+            {"at": format_jst(e.at), "who": e.who, "kind": e.kind, "text": e.text}
+            for e in thread_of(session, inquiry)
+        ]
+        head = (
+            f"{inquiry.number}  {inquiry.type.value}  {inquiry.status.value}  "
+            f"{inquiry.requester_label}"
+        )
+    if as_json:
+        click.echo(json.dumps(ticket, ensure_ascii=False, indent=2))
+        return
+    click.echo(head)
+    for entry in ticket["thread"]:
+        click.echo(f"--- {entry['at']} JST  {entry['who']}  ({entry['kind']})")
+        click.echo(entry["text"])
 
 
 COMMANDS = [inquiries]
