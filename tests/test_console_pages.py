@@ -130,7 +130,19 @@ def test_retire_asks_first_with_the_real_balance_then_says_what_happened(client,
     assert f"会員 {acme.hr_contacts[0].member_id}" in detail and EMAIL in detail
     assert "{# the ticket thread" not in detail  # the marker is a template comment
     again = client.get(confirm_url)
-    assert "確認して実行する" not in text(again) and "実行できません" in text(again)
+    assert "確認して実行する" not in text(again) and "すでに実行されています" in text(again)
+    # Another ticket for the same, already retired, member says so before anything runs.
+    second = ticket(
+        db,
+        clock,
+        InquiryType.RETIRE,
+        acme.hr_contacts[0].member_id,
+        "U" + "h" * 32,
+        retiree_name="山田 太郎",
+        retiree_member_id=retiree,
+    )
+    page = text(client.get(f"/admin/inquiries/{second.number}/actions/retire"))
+    assert "すでに利用停止済みです" in page and "確認して実行する" not in page
 
 
 def test_add_seats_confirmation_gives_the_figures_and_refuses_over_the_limit(client, db, clock):

@@ -22,6 +22,7 @@ from bot.admin.consequences import ticket_preview
 from bot.admin.labels import format_jst
 from bot.appstate import get_runtime, get_services
 from models.inquiries import Inquiry, InquiryStatus, assign, change_status, get_by_number
+from models.inquiry_actions import actions_done
 from models.operators import ROLE_ADMIN
 from models.timeutil import jst_date
 from richmenu.switching import sync_pending
@@ -61,11 +62,18 @@ def _confirm(inquiry: Inquiry, name: str, error: str | None = None) -> str:
         inquiry=inquiry,
         title=ACTIONS[name].label,
         preview=preview,
-        error=error or preview.refused or (None if offered else at.CANNOT_RUN),
+        error=error or (_why_not(inquiry, name) if not offered else preview.refused),
         runnable=offered and preview.refused is None and error is None,
         action_url=url_for("admin.action", number=inquiry.number, name=name),
         back_url=url_for("admin.detail", number=inquiry.number),
     )
+
+
+def _why_not(inquiry: Inquiry, name: str) -> str:
+    """Why a ticket does not offer the action: it ran already, or it does not apply."""
+    if name in actions_done(g.session, inquiry):
+        return t.ERR_ALREADY_DONE
+    return at.CANNOT_RUN
 
 
 @bp.get("/inquiries/<number>/actions/<name>")

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bot.admin import action_texts as at
+from bot.admin import texts as t
 from bot.admin.actions import ActionError, _member_of_ticket, _target
 from models import companies
-from models.company import Company, CompanyStatus
+from models.company import Company, CompanyStatus, MemberStatus
 from models.inquiries import Inquiry
 from models.points import PointsLedger
 from models.timeutil import Clock
@@ -39,7 +40,10 @@ def _retire(session: Session, clock: Clock, inquiry: Inquiry) -> Preview:
         lines.append(at.RETIRE_PENDING.format(points=balance.pending))
     if user is not None:
         lines.append(at.RETIRE_BLOCKED if user.blocked else at.RETIRE_NOTICE)
-    return Preview(lines)
+    preview = Preview(lines)
+    if member.status is MemberStatus.RETIRED:
+        preview.refused = t.COMPANY_ERRORS["already_retired"]
+    return preview
 
 
 def _seats(session: Session, inquiry: Inquiry) -> Preview:
