@@ -18,6 +18,7 @@ HANDLER_MODULES = [
     "handlers.faq",
     "handlers.understand",
     "handlers.balance",
+    "handlers.expiry",
     "richmenu.handler",
 ]
 
