@@ -11,6 +11,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from bot.devserver import DEMO_USER, READY_HR_USER, DevStack, start_dev
@@ -141,3 +142,25 @@ def test_logs_go_to_the_file_and_the_terminal_keeps_the_banner(instance):
     assert any(e["logger"] == "werkzeug" and "/callback" in e["message"] for e in events)
     assert "webhook_event" not in run.terminal.getvalue()
     assert "/callback" not in run.terminal.getvalue()
+
+
+def test_the_chat_page_offers_the_ready_hr_contact(instance, browser):
+    run = Run(instance)
+    try:
+        page = browser.new_page(viewport={"width": 420, "height": 900})
+        page.goto(run.stack.emulator.url + "/")
+        select = page.get_by_label("ユーザーを選択")
+        expect(select.locator("option")).to_have_text([DEMO_USER, READY_HR_USER])
+        expect(select).to_have_value(run.user(DEMO_USER))  # the page opens as the demo user
+        expect(page.locator("#chat-hint")).to_be_visible()
+        select.select_option(label=READY_HR_USER)
+        expect(page.locator("#status")).to_have_text(f"接続中: {run.user(READY_HR_USER)}")
+        expect(page.locator("#chat-hint")).to_be_visible()
+        page.get_by_role("textbox", name="メッセージ").fill("企業情報")
+        page.get_by_role("textbox", name="メッセージ").press("Enter")
+        expect(page.locator("#chat .row.bot").last).to_contain_text("デモ株式会社")
+        expect(page.locator("#chat-hint")).to_have_count(0)
+        # Its rich menu is the HR contacts' (linked at start-up, synced by the deployment).
+        expect(page.locator(".richmenu-hit[aria-label='各種申請']")).to_have_count(1)
+    finally:
+        run.stop()
