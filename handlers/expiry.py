@@ -20,8 +20,13 @@ def _points(value: int) -> str:
 
 
 def _small(value: str, *, color: str = "#888888", margin: str | None = None) -> dict[str, Any]:
-    node: dict[str, Any] = {"type": "text", "text": value, "size": "xs", "color": color}
-    node["wrap"] = True
+    node: dict[str, Any] = {
+        "type": "text",
+        "text": value,
+        "size": "xs",
+        "color": color,
+        "wrap": True,
+    }
     if margin:
         node["margin"] = margin
     return node
