@@ -19,6 +19,7 @@ HANDLER_MODULES = [
     "handlers.faq",
     "handlers.understand",
     "handlers.balance",
+    "handlers.expiry",
     "richmenu.handler",
 ]
 

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -104,3 +105,40 @@ def configure_logging(level: str | None = None, stream: TextIO | None = None) ->
     logger.addHandler(handler)
     logger.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
     logger.propagate = False
+
+
+def configure_dev_logging(path: Path, terminal: TextIO | None = None) -> Callable[[], None]:
+    """`make run`: every line (ours at LOG_LEVEL, the request log, the scheduler's) to the file
+    `path`, one JSON object a line; only warnings and errors to the terminal, which keeps the
+    banner in view. Returns what undoes it (the loggers as they were)."""
+    global _configured
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(JsonFormatter())
+    to_terminal = logging.StreamHandler(terminal or sys.stderr)
+    to_terminal.setFormatter(JsonFormatter())
+    to_terminal.setLevel(logging.WARNING)
+    saved = []
+    loggers = (
+        logging.getLogger("benesapo"),
+        logging.getLogger("werkzeug"),  # the request log
+        logging.getLogger("apscheduler"),  # the scheduler's
+    )
+    for logger in loggers:
+        saved.append((logger, list(logger.handlers), logger.level, logger.propagate))
+        logger.handlers = [to_file, to_terminal]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    logging.getLogger("benesapo").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+    was_configured, _configured = _configured, True  # create_app adds no terminal handler
+
+    def restore() -> None:
+        global _configured
+        for logger, handlers, level, propagate in saved:
+            logger.handlers = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+        _configured = was_configured
+        to_file.close()
+
+    return restore

@@ -17,6 +17,7 @@ LINK_PAGE = """<!doctype html>
 <html lang="ja"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>アカウント連携 - LINE エミュレーター</title>
+<link rel="icon" href="/_emulator/static/favicon.svg" type="image/svg+xml">
 <style>
 body {{ font-family: sans-serif; background: #f5f6f7; margin: 0; padding: 48px 16px; }}
 main {{ max-width: 420px; margin: auto; background: #fff; border-radius: 12px; padding: 24px;
@@ -38,6 +39,14 @@ a.back {{ display: inline-block; margin-top: 16px; padding: 10px 20px; border-ra
 @pages.get("/")
 def chat_page() -> Response:
     return send_from_directory(current_app.static_folder or "", "chat.html")
+
+
+@pages.get("/favicon.ico")
+def favicon() -> Response:
+    """What a browser asks for by itself (pages link the SVG; this is for the others)."""
+    return send_from_directory(
+        current_app.static_folder or "", "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
 
 
 @pages.get("/dialog/bot/accountLink")

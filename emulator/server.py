@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -21,7 +22,8 @@ class QuietRequestHandler(WSGIRequestHandler):
 class EmulatorServer:
     """The emulator on `host:port` (port 0 picks a free one); a context manager.
 
-    `server.state.webhook_url` may be set after `start()` (the bot often starts later).
+    `server.state.webhook_url` may be set after `start()` (the bot often starts later). With
+    `users_file`, the simulated users are kept in that JSON file across restarts.
     """
 
     def __init__(
@@ -33,8 +35,11 @@ class EmulatorServer:
         port: int = 0,
         *,
         log_requests: bool = False,
+        users_file: Path | str | None = None,
     ) -> None:
-        self.state = EmulatorState(channel_secret, [access_token], webhook_url)
+        self.state = EmulatorState(
+            channel_secret, [access_token], webhook_url, users_file=users_file
+        )
         self.app = create_emulator_app(self.state)
         self.host = host
         self.port = port

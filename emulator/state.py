@@ -10,23 +10,22 @@ one critical section so concurrent requests behave like LINE does.
 from __future__ import annotations
 
 import itertools
-import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from emulator.liff_state import LiffRegistry
 from emulator.redelivery import RedeliveryQueue
+from emulator.user_store import MAX_NAME, USER_ID_RE, load_users, save_users
 
 REPLY_TOKEN_TTL_SECONDS = 60.0
 LINK_TOKEN_TTL_SECONDS = 600.0
 DEFAULT_QUOTA = 10_000
 MAX_RECORDED_CALLS = 10_000
-
-USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
 
 # Message types LINE gives a quote token when sent as push or reply.
 QUOTABLE_TYPES = {"text", "textV2", "sticker", "image", "video"}
@@ -146,6 +145,7 @@ class EmulatorState:
         webhook_url: str | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        users_file: Path | str | None = None,
     ) -> None:
         self.lock = threading.Lock()
         self.channel_secret = channel_secret
@@ -156,7 +156,12 @@ class EmulatorState:
         self.bot_display_name = "ベネサポ"
         self.webhook_timeout = 10.0
         self.redeliveries = RedeliveryQueue(self)  # off, as LINE's default
+        # With `users_file`, the simulated users survive a restart (emulator.user_store).
+        self.users_file = Path(users_file) if users_file is not None else None
         self.users: dict[str, User] = {}
+        if self.users_file is not None:
+            for entry in load_users(self.users_file):
+                self.users[entry["user_id"]] = User(**entry)
         self.calls: list[RecordedCall] = []
         self.reply_tokens: dict[str, ReplyToken] = {}
         self.retry_keys: dict[str, tuple[str, list[dict[str, str]]]] = {}
@@ -198,11 +203,16 @@ class EmulatorState:
                 for user in self.users.values():
                     if user.display_name == display_name:
                         return user
-            if user_id is not None and not USER_ID_RE.match(user_id):
+            if user_id is not None and not USER_ID_RE.match(str(user_id)):
                 raise ValueError(f"a user id is 'U' and 32 hex digits, not {user_id!r}")
+            if display_name is not None and not (
+                isinstance(display_name, str) and 0 < len(display_name) <= MAX_NAME
+            ):
+                raise ValueError(f"a display name is 1-{MAX_NAME} characters")
             uid = user_id or new_user_id()
             user = User(uid, display_name or f"ユーザー{len(self.users) + 1}")
             self.users[uid] = user
+            self._save_users_locked()
             return user
 
     def get_user(self, user_id: str) -> User | None:
@@ -215,8 +225,13 @@ class EmulatorState:
 
     def set_following(self, user_id: str, following: bool) -> None:
         with self.lock:
-            if user_id in self.users:
+            if user_id in self.users and self.users[user_id].following != following:
                 self.users[user_id].following = following
+                self._save_users_locked()
+
+    def _save_users_locked(self) -> None:
+        if self.users_file is not None:
+            save_users(self.users_file, [u.to_dict() for u in self.users.values()])
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -438,6 +453,7 @@ class EmulatorState:
             self.quota = DEFAULT_QUOTA
             for user in self.users.values():
                 user.following = True
+            self._save_users_locked()
             self.calls.clear()
             self.inboxes.clear()
             self.timelines.clear()

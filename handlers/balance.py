@@ -15,7 +15,7 @@ HISTORY_LIMIT = 10
 PENDING_LINES = 3
 
 
-def _refusal(ctx: Context) -> list[Message] | None:
+def refusal(ctx: Context) -> list[Message] | None:
     member = ctx.member
     if member is None:
         return [text(t.NOT_LINKED, quick=[message_action(t.LINK_LABEL, t.LINK_TEXT)])]
@@ -26,7 +26,7 @@ def _refusal(ctx: Context) -> list[Message] | None:
     return None
 
 
-def _ledger(ctx: Context) -> PointsLedger:
+def ledger_of(ctx: Context) -> PointsLedger:
     return PointsLedger.configured(ctx.session, ctx.clock, ctx.settings)
 
 
@@ -159,19 +159,19 @@ def history_text(items: list[HistoryItem], pending_days: int, pending: bool = Tr
 
 
 def show_balance(ctx: Context, user_input: Input) -> list[Message]:
-    refused = _refusal(ctx)
+    refused = refusal(ctx)
     if refused is not None:
         return refused
     assert ctx.member is not None
-    return [balance_bubble(_ledger(ctx).balance(ctx.member, ctx.now))]
+    return [balance_bubble(ledger_of(ctx).balance(ctx.member, ctx.now))]
 
 
 def show_history(ctx: Context, user_input: Input) -> list[Message]:
-    refused = _refusal(ctx)
+    refused = refusal(ctx)
     if refused is not None:
         return refused
     assert ctx.member is not None
-    ledger = _ledger(ctx)
+    ledger = ledger_of(ctx)
     items = ledger.history(ctx.member, limit=HISTORY_LIMIT)
     pending = ledger.balance(ctx.member, ctx.now).pending > 0
     return [history_text(items, ledger.policy.pending_days, pending)]
@@ -183,5 +183,4 @@ def register(router: Router) -> None:
     router.keyword(*t.HISTORY_WORDS)(show_history)
     router.postback("history")(show_history)
     router.on_intent("balance")(show_balance)
-    router.on_intent("expiry")(show_balance)
     router.on_intent("history")(show_history)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat.messages import Message, buttons, message_action, text
+from chat.messages import Message, buttons, message_action, postback_action, text
 from chat.router import Context, Input, Router
 from handlers import texts
 from handlers.handoff import handoff_button
@@ -18,15 +18,23 @@ def menu_actions() -> list[dict]:
     ]
 
 
+def hr_menu_actions() -> list[dict]:
+    """What an HR contact came for (welcome back): requests, their status, the company."""
+    return [
+        postback_action("各種申請", "action=inquiry&menu=requests", "各種申請"),
+        message_action("申請状況"),
+        message_action("企業情報"),
+        message_action("よくある質問"),
+    ]
+
+
 def greeting(ctx: Context) -> list[Message]:
     name = ctx.settings.service_name
-    if ctx.member is not None:  # blocked and re-added: the link is still there
-        return [
-            text(
-                texts.WELCOME_BACK.format(service=name),
-                quick=menu_actions(),
-            )
-        ]
+    member = ctx.member
+    if member is not None:  # blocked and re-added: the link is still there
+        if member.is_hr_contact:
+            return [text(texts.WELCOME_BACK_HR.format(service=name), quick=hr_menu_actions())]
+        return [text(texts.WELCOME_BACK.format(service=name), quick=menu_actions())]
     return [
         text(texts.GREETING.format(service=name)),
         buttons(

@@ -64,7 +64,7 @@ MENU_ACTIONS = frozenset(
         "inquiry",
         "howto",
         "balance",
-        "history",
+        "expiry",
         "reminder_settings",
         "link_info",
         "inquiry_status",

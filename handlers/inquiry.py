@@ -235,9 +235,13 @@ def cancelled(ctx: Context) -> list[Message]:
 # -- entry points ------------------------------------------------------------------------------
 
 
-def menu(ctx: Context) -> list[Message]:
+def menu(ctx: Context, *, requests: bool = False) -> list[Message]:
+    """The types this user may file; `requests`: an HR contact's request forms only (各種申請)."""
     audience = audience_of(ctx)
-    if audience == HR:
+    requests = requests and audience == HR
+    if requests:
+        body = t.MENU_HR_REQUESTS
+    elif audience == HR:
         body = t.MENU_HR
     elif audience == EMPLOYEE:
         body = t.MENU_EMPLOYEE
@@ -252,6 +256,7 @@ def menu(ctx: Context) -> list[Message]:
             t.TYPE_MENU_LABELS[kind.value],
         )
         for kind in FORMS[audience]
+        if not (requests and kind is InquiryType.OTHER)
     ]
     quick.append(message_action(t.STATUS_LABEL))
     return [text(body, quick=quick)]
@@ -272,7 +277,7 @@ def start_form(ctx: Context, user_input: Input) -> list[Message]:
     try:
         kind = InquiryType(raw)
     except ValueError:
-        return menu(ctx)
+        return menu(ctx, requests=user_input.params.get("menu") == "requests")
     if kind not in FORMS[audience]:
         refusal = t.CREDENTIALS_NOT_ALLOWED if kind is InquiryType.CREDENTIALS else None
         return [text(refusal or t.TYPE_NOT_ALLOWED)] + menu(ctx)

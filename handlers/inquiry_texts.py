@@ -20,6 +20,7 @@ TYPE_MENU_LABELS = {
 STATUS_LABEL = "問い合わせ状況"
 
 MENU_HR = "企業担当者さま向けのご依頼・ご質問です。ご用件をお選びください。"
+MENU_HR_REQUESTS = "各種申請を承ります。申請の種類をお選びください。"
 MENU_EMPLOYEE = "事務局へのお問い合わせです。ご用件をお選びください。"
 MENU_UNLINKED = (
     "事務局へのお問い合わせです。ご用件をお選びください。\n"

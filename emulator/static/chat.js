@@ -48,9 +48,14 @@ function px(value, table) {
   return value; // "12px", "50%"
 }
 
+// Times as the bot's texts give them: in JST, whatever the browser's time zone ("9:05").
+const JST_TIME = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Tokyo", hour: "2-digit",
+  minute: "2-digit", hourCycle: "h23" });
+
 function timeLabel(at) {
-  const d = new Date(at * 1000);
-  return d.getHours() + ":" + String(d.getMinutes()).padStart(2, "0");
+  const parts = {};
+  for (const part of JST_TIME.formatToParts(new Date(at * 1000))) parts[part.type] = part.value;
+  return Number(parts.hour) + ":" + parts.minute;
 }
 
 /* ---- actions ------------------------------------------------------------------------ */
@@ -380,7 +385,32 @@ function renderMessage(message) {
 
 /* ---- timeline ----------------------------------------------------------------------- */
 
-function scrollDown() { chat.scrollTop = chat.scrollHeight; }
+/* The newest message stays in view: the chat sticks to its bottom unless the person scrolled
+ * up, also when the chat's box changes size (the rich menu loads, opens or closes). */
+let stickToBottom = true;
+function scrollDown() { chat.scrollTop = chat.scrollHeight; stickToBottom = true; }
+chat.addEventListener("scroll", () => {
+  stickToBottom = chat.scrollTop + chat.clientHeight >= chat.scrollHeight - 4;
+});
+new ResizeObserver(() => { if (stickToBottom) scrollDown(); }).observe(chat);
+
+/* An empty chat says what to do first: add the account as a friend (the follow event). */
+function showHint(show) {
+  const hint = $("chat-hint");
+  if (!show) { if (hint) hint.remove(); return; }
+  if (hint) return;
+  const box = el("div", "hint");
+  box.id = "chat-hint";
+  box.appendChild(el("p", null, "まだメッセージはありません。"));
+  box.appendChild(el("p", null, "LINE で友だち追加したときと同じように、上の「友だち追加」" +
+    "（または下の「はじめる」）を押すと、ボットからあいさつが届きます。" +
+    "そのあと「連携」や「使い方」と送ってみてください。"));
+  const add = el("button", "ok", "はじめる");
+  add.type = "button";
+  add.addEventListener("click", () => $("follow").click());
+  box.appendChild(add);
+  chat.appendChild(box);
+}
 
 function notice(text, isError) {
   const row = el("div", "row system");
@@ -443,6 +473,7 @@ async function poll() {
       state.lastSeq);
     if (view !== state.view) return;
     let changed = false;
+    if (data.entries.length) showHint(false);
     for (const entry of data.entries) {
       appendEntry(entry);
       state.lastSeq = Math.max(state.lastSeq, entry.seq);
@@ -450,6 +481,7 @@ async function poll() {
       changed = true;
     }
     if (changed) { renderQuickReplies(); scrollDown(); }
+    showHint(state.lastSeq === 0);
     setStatus("接続中: " + userId);
   } catch (err) {
     setStatus("エミュレーターに接続できません: " + err.message);

@@ -1,0 +1,12 @@
+"""User-facing strings of the expiry card (reviewable without touching logic)."""
+
+ALT = "ポイントの有効期限：{available}pt"
+TITLE = "ポイントの有効期限"
+AVAILABLE_LABEL = "ご利用いただけるポイント"
+BREAKDOWN_LABEL = "有効期限ごとの内訳"
+EXPIRY_LINE = "{date}まで"
+EXPIRY_MORE = "ほか{count}件（{points}pt）"
+NO_EXPIRY = "有効期限のあるポイントはありません。"
+PENDING_LABEL = "確定待ちのポイント"
+PENDING_NOTE = "確定した日から有効期限が始まります。"
+BALANCE_BUTTON = "ポイント残高"
