@@ -65,3 +65,30 @@ def flex(alt_text: str, contents: dict[str, Any]) -> Message:
 
 def carousel(bubbles: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "carousel", "contents": list(bubbles)}
+
+
+def card(title: str, body: list[dict[str, Any]], footnote: str, button: Action) -> dict[str, Any]:
+    """A one-bubble card: a bold title, the body's rows, a small right-aligned footnote (e.g.
+    「2026年12月3日時点」) and one link button (the balance and expiry cards)."""
+    footer_note = {
+        "type": "text",
+        "text": footnote,
+        "size": "xxs",
+        "color": "#AAAAAA",
+        "margin": "lg",
+        "align": "end",
+    }
+    return {
+        "type": "bubble",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [{"type": "text", "text": title, "weight": "bold", "size": "lg"}],
+        },
+        "body": {"type": "box", "layout": "vertical", "contents": [*body, footer_note]},
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [{"type": "button", "style": "link", "height": "sm", "action": button}],
+        },
+    }

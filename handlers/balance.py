@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.messages import Message, flex, message_action, postback_action, text
+from chat.messages import Message, card, flex, message_action, postback_action, text
 from chat.router import Context, Input, Router
 from handlers import balance_texts as t
 from models.company import CompanyStatus, MemberStatus
@@ -97,37 +97,12 @@ def balance_bubble(b: Balance) -> Message:
                 "margin": "sm",
             }
         )
-    body.append(
-        {
-            "type": "text",
-            "text": t.AS_OF.format(date=format_jst_date(jst_date(b.as_of))),
-            "size": "xxs",
-            "color": "#AAAAAA",
-            "margin": "lg",
-            "align": "end",
-        }
+    bubble = card(
+        t.TITLE,
+        body,
+        t.AS_OF.format(date=format_jst_date(jst_date(b.as_of))),
+        postback_action(t.HISTORY_BUTTON, "action=history", t.HISTORY_BUTTON),
     )
-    bubble = {
-        "type": "bubble",
-        "header": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [{"type": "text", "text": t.TITLE, "weight": "bold", "size": "lg"}],
-        },
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "link",
-                    "height": "sm",
-                    "action": postback_action(t.HISTORY_BUTTON, "action=history", t.HISTORY_BUTTON),
-                }
-            ],
-        },
-    }
     return flex(t.ALT.format(available=f"{b.available:,}"), bubble)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.messages import Message, flex, postback_action
+from chat.messages import Message, card, flex, postback_action
 from chat.router import Context, Input, Router
 from handlers import expiry_texts as t
 from handlers.balance import HISTORY_LIMIT, history_text, ledger_of, refusal
@@ -78,37 +78,12 @@ def expiry_bubble(b: Balance) -> Message:
         body.append(_small(t.PENDING_LABEL, margin="lg"))
         body.append({"type": "text", "text": _points(b.pending), "size": "md", "margin": "sm"})
         body.append(_small(t.PENDING_NOTE, margin="sm"))
-    body.append(
-        {
-            "type": "text",
-            "text": f"{format_jst_date(jst_date(b.as_of))}時点",
-            "size": "xxs",
-            "color": "#AAAAAA",
-            "margin": "lg",
-            "align": "end",
-        }
+    bubble = card(
+        t.TITLE,
+        body,
+        f"{format_jst_date(jst_date(b.as_of))}時点",
+        postback_action(t.BALANCE_BUTTON, "action=balance", t.BALANCE_BUTTON),
     )
-    bubble = {
-        "type": "bubble",
-        "header": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [{"type": "text", "text": t.TITLE, "weight": "bold", "size": "lg"}],
-        },
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "link",
-                    "height": "sm",
-                    "action": postback_action(t.BALANCE_BUTTON, "action=balance", t.BALANCE_BUTTON),
-                }
-            ],
-        },
-    }
     return flex(t.ALT.format(available=f"{b.available:,}"), bubble)
 
 
