@@ -56,20 +56,24 @@ def _named_in_tickets(query: str) -> list[Inquiry]:
     return list(g.session.scalars(stmt))
 
 
+def _matches(query: str) -> dict[str, Any]:
+    """The members (and ticket names) a search term matches, with what the list shows of them."""
+    return {
+        "q": query,
+        "rows": _members(query) if query else [],
+        "named": _named_in_tickets(query) if query else [],
+        "limit": LIST_LIMIT,
+        "statuses": MEMBER_STATUS_LABELS,
+        "kinds": MEMBER_KIND_LABELS,
+        "status_of": member_status,
+    }
+
+
 @bp.get("/members")
 @login_required
 def members_list() -> str:
     query = term(request.args.get("q"))
-    return render_template(
-        "admin/members.html",
-        q=query,
-        rows=_members(query) if query else [],
-        named=_named_in_tickets(query) if query else [],
-        limit=LIST_LIMIT,
-        statuses=MEMBER_STATUS_LABELS,
-        kinds=MEMBER_KIND_LABELS,
-        status_of=member_status,
-    )
+    return render_template("admin/members.html", **_matches(query))
 
 
 @bp.get("/search")
@@ -85,15 +89,7 @@ def search() -> Any:
         if company is not None:
             return redirect(url_for("admin.company_detail", code=company.code))
     return render_template(
-        "admin/search.html",
-        q=query,
-        companies=find_companies(query) if query else [],
-        rows=_members(query) if query else [],
-        named=_named_in_tickets(query) if query else [],
-        limit=LIST_LIMIT,
-        statuses=MEMBER_STATUS_LABELS,
-        kinds=MEMBER_KIND_LABELS,
-        status_of=member_status,
+        "admin/search.html", companies=find_companies(query) if query else [], **_matches(query)
     )
 
 
