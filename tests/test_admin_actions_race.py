@@ -8,7 +8,6 @@ Japanese page saying the action was already run, and nothing is applied twice.""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from models.inquiries import InquiryEvent, InquiryType, create_inquiry
 from models.mail import OutgoingMail
 from models.operators import create_operator
 from models.timeutil import FixedClock
+from tests.concurrent_clicks import post_at_once
 from tests.e2e import ServerThread
 from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 from tests.test_inquiries_support import make_company
@@ -80,24 +80,7 @@ def operator(console_url, db, race_clock) -> tuple[requests.Session, str]:
 
 def _concurrently(browser: requests.Session, url: str, token: str, n: int) -> list[Any]:
     """POST the same form n times at once (each thread its own connection, same cookie)."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def click(i: int) -> None:
-        with requests.Session() as own:
-            own.cookies.update(browser.cookies)
-            barrier.wait()
-            try:
-                results[i] = own.post(url, data={"csrf_token": token}, timeout=60)
-            except requests.RequestException as exc:  # reported below, never swallowed
-                results[i] = exc
-
-    threads = [threading.Thread(target=click, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return post_at_once(browser, url, {"csrf_token": token}, n)
 
 
 def _ticket(db, clock, kind: InquiryType, requester: str, **answers: Any):

@@ -8,8 +8,6 @@ sends once), writes a note and closes it (the user is told and the bot answers a
 from __future__ import annotations
 
 import re
-import threading
-from typing import Any
 
 import pytest
 import requests
@@ -19,6 +17,7 @@ from models import audit
 from models.events import OutgoingMessage
 from models.handoff import Handoff, HandoffMessage, HandoffStatus
 from models.operators import create_operator
+from tests.concurrent_clicks import post_at_once
 from tests.e2e import texts_of, wait_until
 from tests.test_inquiries_support import link, make_company
 
@@ -153,28 +152,9 @@ def test_a_double_click_sends_once(console, chat, dbview) -> None:
     page = browser.get(f"{base}/admin/handoffs/{handoff.id}", timeout=10).text
     form = {"csrf_token": _token(page), "client_key": _client_key(page), "message": "一度だけ"}
     n = 8
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def click(i: int) -> None:
-        with requests.Session() as own:
-            own.cookies.update(browser.cookies)
-            barrier.wait()
-            try:
-                results[i] = own.post(
-                    f"{base}/admin/handoffs/{handoff.id}/reply",
-                    data=form,
-                    timeout=60,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                results[i] = exc
-
-    threads = [threading.Thread(target=click, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = post_at_once(
+        browser, f"{base}/admin/handoffs/{handoff.id}/reply", form, n, allow_redirects=False
+    )
     assert all(isinstance(r, requests.Response) for r in results), results
     codes = sorted(r.status_code for r in results)
     assert codes.count(302) == 1 and codes.count(409) == n - 1, codes

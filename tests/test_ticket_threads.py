@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 import requests
@@ -23,6 +21,7 @@ from models.inquiries import Inquiry, InquiryStatus, InquiryType, assign, create
 from models.inquiry_thread import InquiryMessage
 from models.mail import MailSettings, OutgoingMail, send_due_mail
 from models.operators import create_operator
+from tests.concurrent_clicks import post_at_once
 from tests.e2e import actions_of, event_settled, texts_of, wait_until
 from tests.helpers import event_id
 from tests.test_inquiries_support import link, make_company
@@ -312,28 +311,9 @@ def test_a_double_click_sends_once(console, chat, ticket, dbview) -> None:
     page = browser.get(f"{base}/admin/inquiries/{ticket.number}", timeout=10).text
     form = {"csrf_token": _token(page), "client_key": _client_key(page), "message": "一度だけ"}
     n = 6
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def click(i: int) -> None:
-        with requests.Session() as own:
-            own.cookies.update(browser.cookies)
-            barrier.wait()
-            try:
-                results[i] = own.post(
-                    f"{base}/admin/inquiries/{ticket.number}/messages",
-                    data=form,
-                    timeout=60,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                results[i] = exc
-
-    threads = [threading.Thread(target=click, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = post_at_once(
+        browser, f"{base}/admin/inquiries/{ticket.number}/messages", form, n, allow_redirects=False
+    )
     assert all(isinstance(r, requests.Response) for r in results), results
     codes = sorted(r.status_code for r in results)
     assert codes.count(302) == 1 and codes.count(409) == n - 1, codes
