@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from models import audit, passwords
 from models.companies import (
-    CODE_ALPHABET,
     CompanyError,
     LinkChange,
     LinkError,
@@ -38,6 +37,7 @@ from models.link_requests import (
     open_link_request,
     register_link_request,
 )
+from models.passwords import CODE_ALPHABET
 from models.points import PointsLedger
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

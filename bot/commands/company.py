@@ -240,7 +240,7 @@ def reset_password(lazy: Any, member_id: str, as_json: bool) -> None:
     password = _run(
         lazy, lambda s, r: companies.reset_password(s, r.clock, member_id, actor=_actor())
     )
-    key = companies.normalize_code(member_id)
+    key = companies.normalize_company_code(member_id)
     if as_json:
         click.echo(json.dumps({"member_id": key, "password": password}))
     else:
