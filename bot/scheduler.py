@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from adapters.line_client import LineClient
+from adapters.mail import send_due_mail
 from adapters.runtime import Runtime
 from bot.delivery import Deliverer
 from bot.handoff_jobs import end_idle_chats, prune_transcripts
@@ -25,7 +26,6 @@ from bot.reminders import ReminderRun
 from common.logging_setup import log_fields
 from models.db import transaction
 from models.leases import acquire_lease, release_lease
-from models.mail import send_due_mail
 from models.retention import prune_finished
 from models.timeutil import JST
 from models.unanswered import prune_unanswered

@@ -1,7 +1,8 @@
-"""Outgoing e-mail: an outbox table and the sender that drains it.
+"""Outgoing e-mail: an outbox table, the settings, and the bookkeeping of each attempt.
 
 `enqueue_mail` writes a row in the caller's transaction (so a ticket and its mail are committed
-together); `send_due_mail(runtime)` (a scheduler job) sends due rows. A mail server outage only
+together); the sender that drains it (`adapters.mail.send_due_mail`, a scheduler job) claims due
+rows (`claim_due_mail`) and records each outcome (`record_outcome`). A mail server outage only
 delays: a failed send is retried with exponential backoff, and after `MAX_ATTEMPTS` the row is
 kept as `failed` with its error (visible, re-queueable), never deleted.
 
@@ -17,16 +18,10 @@ table; such a row is never re-queued (its content is gone; issue a new one inste
 
 from __future__ import annotations
 
-import logging
 import os
-import smtplib
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any, Protocol, TextIO
 
 from sqlalchemy import (
     JSON,
@@ -42,14 +37,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from common.logging_setup import log_fields
 from models.base import Base
 from models.db import is_postgres
-from models.timeutil import Clock
-
-logger = logging.getLogger("benesapo.mail")
 
 DEFAULT_BACKOFFICE_EMAIL = "joyo-be@joyobank.co.jp"
 MAX_ATTEMPTS = 20
@@ -159,66 +150,6 @@ def enqueue_mail(
     return row
 
 
-# -- senders -----------------------------------------------------------------------------------
-
-
-class MailSender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
-
-
-class SmtpSender:
-    """Sends with the standard library's smtplib (STARTTLS and login when configured)."""
-
-    def __init__(self, settings: MailSettings) -> None:
-        self.settings = settings
-
-    def send(self, message: EmailMessage) -> None:
-        s = self.settings
-        if not s.host:
-            raise RuntimeError("SMTP_HOST is not set (or set MAIL_BACKEND=console)")
-        with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as smtp:
-            if s.starttls:
-                smtp.starttls()
-            if s.user:
-                smtp.login(s.user, s.password)
-            smtp.send_message(message)
-
-
-class ConsoleSender:
-    """Prints each mail (for `make run`)."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream
-
-    def send(self, message: EmailMessage) -> None:
-        stream = self.stream or sys.stdout
-        stream.write(
-            "---------- mail (MAIL_BACKEND=console) ----------\n"
-            f"From: {message['From']}\nTo: {message['To']}\nSubject: {message['Subject']}\n\n"
-            f"{message.get_content()}\n"
-            "--------------------------------------------------\n"
-        )
-        stream.flush()
-
-
-def make_sender(settings: MailSettings) -> MailSender:
-    if settings.backend == "console":
-        return ConsoleSender()
-    return SmtpSender(settings)
-
-
-def build_message(row: OutgoingMail, settings: MailSettings) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = ", ".join(row.to)
-    message["Subject"] = row.subject
-    message["Date"] = formatdate(localtime=False)
-    domain = settings.mail_from.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(idstring=f"mail{row.id}", domain=domain)
-    message.set_content(row.body)
-    return message
-
-
 # -- draining ----------------------------------------------------------------------------------
 
 
@@ -251,81 +182,26 @@ def claim_due_mail(session: Session, now: datetime, limit: int = 20) -> list[Out
     return rows
 
 
-def deliver_due_mail(
-    factory: sessionmaker[Session],
-    clock: Clock,
-    sender: MailSender,
-    settings: MailSettings,
-    limit: int = 20,
-) -> dict[str, int]:
-    """Claim due rows (one short transaction), send each outside any transaction, record."""
-    with factory() as session, session.begin():
-        rows = claim_due_mail(session, clock.now(), limit)
-        claimed = [(row.id, build_message(row, settings)) for row in rows]
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    for row_id, message in claimed:
-        error: str | None = None
-        try:
-            sender.send(message)
-        except (OSError, smtplib.SMTPException, RuntimeError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-        with factory() as session, session.begin():
-            row = session.get(OutgoingMail, row_id)
-            if row is None:
-                continue
-            now = clock.now()
-            if error is None:
-                row.status = MailStatus.SENT
-                row.sent_at = now
-                row.last_error = None
-                counts["sent"] += 1
-            elif row.attempts >= MAX_ATTEMPTS:
-                row.status = MailStatus.FAILED
-                row.last_error = error
-                counts["failed"] += 1
-            else:
-                row.status = MailStatus.PENDING
-                row.next_attempt_at = now + mail_backoff(row.attempts)
-                row.last_error = error
-                counts["retry"] += 1
-            if row.sensitive and row.status in (MailStatus.SENT, MailStatus.FAILED):
-                row.body = REDACTED_BODY
-            _log(row, error)
-    return counts
-
-
-def _log(row: OutgoingMail, error: str | None) -> None:
-    entry: dict[str, Any] = {
-        "event": "mail_sent" if error is None else "mail_failed",
-        "mail_id": row.id,
-        "attempt": row.attempts,
-        "status": row.status,
-    }
-    if error is not None:
-        entry["error"] = error.split(":", 1)[0]
-    log_fields(logger, logging.INFO if error is None else logging.WARNING, entry)
-
-
-def send_due_mail(
-    runtime: Any,
-    *,
-    sender: MailSender | None = None,
-    settings: MailSettings | None = None,
-    max_batches: int = 50,
-) -> dict[str, int]:
-    """The scheduler job: drain the due part of the mail outbox.
-
-    `runtime` is an `adapters.runtime.Runtime` (anything with `session_factory` and `clock`)."""
-    settings = settings or mail_settings()
-    sender = sender or make_sender(settings)
-    totals = {"sent": 0, "retry": 0, "failed": 0}
-    for _ in range(max_batches):
-        counts = deliver_due_mail(runtime.session_factory, runtime.clock, sender, settings)
-        for key, value in counts.items():
-            totals[key] += value
-        if sum(counts.values()) == 0:
-            break
-    return totals
+def record_outcome(row: OutgoingMail, error: str | None, now: datetime) -> str:
+    """After one try to send `row`: sent, retried later with backoff, or failed for good
+    (`MAX_ATTEMPTS`); a sensitive body is redacted once sent or given up. The outcome."""
+    if error is None:
+        row.status = MailStatus.SENT
+        row.sent_at = now
+        row.last_error = None
+        outcome = "sent"
+    elif row.attempts >= MAX_ATTEMPTS:
+        row.status = MailStatus.FAILED
+        row.last_error = error
+        outcome = "failed"
+    else:
+        row.status = MailStatus.PENDING
+        row.next_attempt_at = now + mail_backoff(row.attempts)
+        row.last_error = error
+        outcome = "retry"
+    if row.sensitive and row.status in (MailStatus.SENT, MailStatus.FAILED):
+        row.body = REDACTED_BODY
+    return outcome
 
 
 def requeue_failed(session: Session, now: datetime) -> int:

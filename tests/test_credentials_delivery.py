@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from adapters.mail import send_due_mail
 from adapters.runtime import build_runtime
 from bench._procs import free_port
 from bot.app import create_app
@@ -38,7 +39,6 @@ from models.mail import (
     MailStatus,
     OutgoingMail,
     requeue_failed,
-    send_due_mail,
 )
 from models.operators import create_operator
 from models.passwords import generate_password, verify_password

@@ -12,20 +12,18 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from adapters.mail import ConsoleSender, SmtpSender, send_due_mail
 from bench._procs import free_port
 from models.inquiries import InquiryType, create_inquiry
 from models.mail import (
     MAX_ATTEMPTS,
-    ConsoleSender,
     MailSettings,
     MailStatus,
     OutgoingMail,
-    SmtpSender,
     claim_due_mail,
     enqueue_mail,
     mail_backoff,
     requeue_failed,
-    send_due_mail,
 )
 
 

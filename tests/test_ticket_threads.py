@@ -16,10 +16,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from adapters.mail import send_due_mail
 from models.events import OutgoingMessage
 from models.inquiries import Inquiry, InquiryStatus, InquiryType, assign, create_inquiry
 from models.inquiry_thread import InquiryMessage
-from models.mail import MailSettings, OutgoingMail, send_due_mail
+from models.mail import MailSettings, OutgoingMail
 from models.operators import create_operator
 from tests.concurrent_clicks import post_at_once
 from tests.e2e import actions_of, event_settled, texts_of, wait_until
