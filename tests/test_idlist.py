@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from adapters.idlist import COMPANY_SHEET, MEMBER_HEADERS, MEMBERS_SHEET, write_id_list
 from bot.commands.company import company
 from models.companies import Credential, IssuedIds
 from models.company import Company
-from models.idlist import COMPANY_SHEET, MEMBER_HEADERS, MEMBERS_SHEET, write_id_list
 
 
 def test_workbook_layout():

@@ -207,7 +207,7 @@ def set_status(number: str) -> Any:
 def id_list() -> Any:
     """The 初期ID・パスワード一覧 workbook of IDs just issued (from the result page's form: the
     passwords are never stored, so the page that shows them once also carries them here)."""
-    from models.idlist import write_id_list
+    from adapters.idlist import write_id_list
 
     code = request.form.get("company_code", "")
     name = request.form.get("company_name", "")

@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
+from adapters.idlist import write_id_list
 from adapters.runtime import Runtime
 from models import companies
 from models.companies import CompanyError, IssuedIds
 from models.company import CompanyStatus
 from models.console_facts import company_facts, member_facts
 from models.db import transaction
-from models.idlist import write_id_list
 from models.points import PointsLedger
 from models.timeutil import jst_date
 

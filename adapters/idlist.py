@@ -4,7 +4,8 @@ Sheet 1 「初期ID・パスワード一覧」: 企業コード, 会員ID, 初�
 to fill), 備考 — one row per employee ID. Sheet 2 「企業コード・担当者」: the company, its
 code, and the HR contacts' IDs and passwords. Every cell is text, so Excel never rewrites an ID
 and never evaluates a value from user data (a company name starting with `=` is a name, not a
-formula: openpyxl would otherwise store any string starting with `=` as one).
+formula: openpyxl would otherwise store any string starting with `=` as one). The sheet
+names, headers and labels are in `adapters.idlist_texts`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from adapters.idlist_texts import (
+    COMPANY_LABEL,
+    COMPANY_NAME_LABEL,
+    COMPANY_SHEET,
+    HR_CONTACT_KIND,
+    HR_HEADERS,
+    ISSUED_ON_LABEL,
+    MEMBER_HEADERS,
+    MEMBERS_SHEET,
+)
 from models.companies import IssuedIds
 
-MEMBERS_SHEET = "初期ID・パスワード一覧"
-COMPANY_SHEET = "企業コード・担当者"
-MEMBER_HEADERS = ["企業コード", "会員ID", "初期パスワード", "氏名", "備考"]
-HR_HEADERS = ["区分", "会員ID", "初期パスワード", "氏名", "備考"]
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -73,9 +80,9 @@ def build_workbook(issued: IssuedIds, issued_on: date, note: str = "") -> Workbo
     company = book.create_sheet(COMPANY_SHEET)
     for row, (label, value) in enumerate(
         [
-            ("企業名", issued.company_name),
-            ("企業コード", issued.company_code),
-            ("発行日", issued_on.isoformat()),
+            (COMPANY_NAME_LABEL, issued.company_name),
+            (COMPANY_LABEL, issued.company_code),
+            (ISSUED_ON_LABEL, issued_on.isoformat()),
         ],
         start=1,
     ):
@@ -83,7 +90,9 @@ def build_workbook(issued: IssuedIds, issued_on: date, note: str = "") -> Workbo
         _text(company, row, 2, value)
     _header(company, 5, HR_HEADERS)
     for row, credential in enumerate(issued.hr_contacts, start=6):
-        _text_row(company, row, ["企業担当者", credential.member_id, credential.password, "", ""])
+        _text_row(
+            company, row, [HR_CONTACT_KIND, credential.member_id, credential.password, "", ""]
+        )
     _widths(company, [14, 16, 18, 24, 30])
     return book
 
