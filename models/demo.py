@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.companies import LinkChange, audience_of, find_company, find_member, unlink
 from models.company import Company, CompanyStatus, Member, MemberKind, MemberStatus
+from models.demo_texts import DEMO_COMPANY_NAME, DEMO_GRANT_REASON
 from models.line_user import LineUser
 from models.passwords import hash_password, verify_password
 from models.points import PointsLedger
@@ -28,7 +29,6 @@ from models.richmenu import record_link_change
 from models.timeutil import Clock
 
 DEMO_COMPANY_CODE = "DEMA2345"
-DEMO_COMPANY_NAME = "デモ株式会社"
 DEMO_CONTACT_EMAIL = "hr@demo.example.jp"
 DEMO_SEAT_LIMIT = 10
 DEMO_ACTOR = "make run"
@@ -93,7 +93,7 @@ def _ensure_member(
         session.flush()
     if points and member.is_active:
         ref = f"demo-grant-{member_id}"
-        PointsLedger(session, clock).grant(member, points, ref, "デモ用ポイント", key=ref)
+        PointsLedger(session, clock).grant(member, points, ref, DEMO_GRANT_REASON, key=ref)
     return member
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import handoff_texts
 from models.base import Base
 from models.company import Member
 from models.events import OutgoingMessage, new_outbox_row
@@ -48,11 +49,7 @@ class HandoffStatus(enum.StrEnum):
     CLOSED = "closed"  # 対応済み
 
 
-STATUS_LABELS = {
-    HandoffStatus.WAITING: "要対応",
-    HandoffStatus.ACTIVE: "対応中",
-    HandoffStatus.CLOSED: "対応済み",
-}
+STATUS_LABELS = {status: handoff_texts.STATUS_LABELS[status.value] for status in HandoffStatus}
 SENDER_USER, SENDER_BOT, SENDER_OPERATOR = "user", "bot", "operator"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from models import handoff_texts as t
 from models.timeutil import jst_at, to_jst
 
 WEEKDAYS = frozenset(range(5))
@@ -69,12 +70,11 @@ class HandoffPolicy:
 
     def days_label(self) -> str:
         if self.days == WEEKDAYS:
-            return "平日"
-        names = "月火水木金土日"
-        return "・".join(names[d] for d in sorted(self.days)) + "曜"
+            return t.WEEKDAYS
+        return t.DAYS.format(days=t.DAY_SEPARATOR.join(t.DAY_NAMES[d] for d in sorted(self.days)))
 
     def hours_label(self) -> str:
-        return f"{self.days_label()}{self.open_hour}時〜{self.close_hour}時"
+        return t.HOURS.format(days=self.days_label(), open=self.open_hour, close=self.close_hour)
 
 
 def _bounded(value: str | None, default: int, low: int, high: int) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from models import handoff_texts as t
 from models.handoff import SENDER_USER, Handoff, HandoffMessage, HandoffStatus
 from models.timeutil import to_jst
 
@@ -51,17 +52,17 @@ def closed_by_label(handoff: Handoff) -> str:
     if kind == "operator":
         return who
     if kind == "member":
-        return f"会員 {who}"
+        return t.MEMBER.format(member_id=who)
     if kind == "system":
-        return "自動（やりとりがないため）"
-    return "お客さま" if actor else "-"
+        return t.CLOSED_BY_SYSTEM
+    return t.CLOSED_BY_USER if actor else "-"
 
 
 def user_label(handoff: Handoff) -> str:
     """Who the user is, for people: never a raw LINE id."""
     if handoff.member is not None:
-        return f"会員 {handoff.member.member_id}"
-    return f"未連携のお客さま（チャット #{handoff.id}）"
+        return t.MEMBER.format(member_id=handoff.member.member_id)
+    return t.UNLINKED_USER.format(id=handoff.id)
 
 
 # -- retention -------------------------------------------------------------------------------

@@ -10,19 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import handoff_texts as t
 from models.events import OutgoingMessage, WebhookEvent
 from models.handoff import SENDER_BOT, SENDER_USER, Handoff, add_line
 
 RECENT_EVENTS = 10
 RECENT_WINDOW = timedelta(hours=24)
-NON_TEXT_LABELS = {
-    "sticker": "（スタンプ）",
-    "image": "（画像）",
-    "video": "（動画）",
-    "audio": "（音声）",
-    "file": "（ファイル）",
-    "location": "（位置情報）",
-}
+NON_TEXT_LABELS = t.NON_TEXT_LABELS
 
 
 def message_line(message: dict[str, Any]) -> str:
@@ -31,8 +25,8 @@ def message_line(message: dict[str, Any]) -> str:
     if kind == "text":
         return str(message.get("text", ""))
     if kind in {"flex", "template"}:
-        return f"［{message.get('altText', kind)}］"
-    return NON_TEXT_LABELS.get(str(kind), f"（{kind}）")
+        return t.CARD.format(alt=message.get("altText", kind))
+    return NON_TEXT_LABELS.get(str(kind), t.OTHER_KIND.format(kind=kind))
 
 
 def event_line(payload: dict[str, Any]) -> str | None:
@@ -41,10 +35,10 @@ def event_line(payload: dict[str, Any]) -> str | None:
         message = payload.get("message") or {}
         if message.get("type") == "text":
             return str(message.get("text", ""))
-        return NON_TEXT_LABELS.get(str(message.get("type")), "（メッセージ）")
+        return NON_TEXT_LABELS.get(str(message.get("type")), t.OTHER_MESSAGE)
     if payload.get("type") == "postback":
         data = str((payload.get("postback") or {}).get("data", ""))
-        return f"（ボタン操作：{data[:100]}）"
+        return t.POSTBACK.format(data=data[:100])
     return None
 
 

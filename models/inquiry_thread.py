@@ -28,6 +28,7 @@ from models.credentials import looks_like_password
 from models.events import EventStatus, OutgoingMessage, WebhookEvent, new_outbox_row
 from models.handoff import REPLY_TOKEN_MARGIN
 from models.inquiries import (
+    ANSWER_LINE,
     OPEN_STATUSES,
     STATUS_LABELS,
     Inquiry,
@@ -309,7 +310,9 @@ def thread_of(session: Session, inquiry: Inquiry) -> list[Entry]:
     entries: list[Entry] = []
     for event in inquiry.events:
         if event.kind == "created":
-            body = "\n".join(f"{k}：{v}" for k, v in answer_items(inquiry.answers))
+            body = "\n".join(
+                ANSWER_LINE.format(label=k, value=v) for k, v in answer_items(inquiry.answers)
+            )
             entries.append(Entry(event.at, SENDER_REQUESTER, "form", body))
         elif event.kind == "status":
             who = SENDER_REQUESTER if event.actor.startswith("line:") else event.actor

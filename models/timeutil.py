@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from models.date_texts import DATE
+
 JST = ZoneInfo("Asia/Tokyo")
 
 
@@ -82,4 +84,4 @@ def parse_iso(text: str) -> datetime:
 
 def format_jst_date(day: date) -> str:
     """2029年1月31日"""
-    return f"{day.year}年{day.month}月{day.day}日"
+    return DATE.format(year=day.year, month=day.month, day=day.day)

@@ -1,10 +1,12 @@
-"""Data goes one way (ARCHITECTURE.md): the import-linter contracts in pyproject.toml hold, and
-only the LINE client imports the Messaging API SDK."""
+"""Data goes one way (ARCHITECTURE.md): the import-linter contracts in pyproject.toml hold,
+only the LINE client imports the Messaging API SDK, and the domain's user-facing Japanese
+lives in its texts modules."""
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +70,47 @@ def test_only_the_accessor_module_reads_the_apps_extensions():
         )
     }
     assert touching == {"bot/appstate.py"}
+
+
+JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+# The points ledger's strings move with its package (issue 17, step 3).
+TEXTS_PENDING = ("models/points",)
+
+
+def _is_texts_module(path: Path) -> bool:
+    return path.name == "texts.py" or path.name.endswith("_texts.py")
+
+
+def japanese_literals(path: Path) -> list[str]:
+    """String literals holding Japanese, docstrings aside (they explain the domain's words)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:30]!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and JAPANESE.search(node.value)
+    ]
+
+
+def test_the_domains_user_facing_japanese_lives_in_texts_modules():
+    """models/ writes pushes, e-mails and labels; their words sit in `*_texts.py` / `texts.py`
+    modules, so they can be reviewed and changed without touching code."""
+    found = [
+        line
+        for path in sorted((ROOT / "models").rglob("*.py"))
+        if not _is_texts_module(path) and not str(path.relative_to(ROOT)).startswith(TEXTS_PENDING)
+        for line in japanese_literals(path)
+    ]
+    assert found == []
+    # The check sees Japanese where there is some (it is not finding nothing).
+    assert japanese_literals(ROOT / "models" / "ticket_texts.py")

@@ -40,6 +40,7 @@ from models.inquiries.records import (
 )
 from models.inquiries.texts import (
     ANSWER_LABELS,
+    ANSWER_LINE,
     MAIL_BODY,
     MAIL_SUBJECT,
     REQUESTER_LABELS,
@@ -52,6 +53,7 @@ from models.inquiries.workflow import MESSAGE_MAX_CHARS, assign, change_status
 
 __all__ = [
     "ANSWER_LABELS",
+    "ANSWER_LINE",
     "CLOSED_STATUSES",
     "MAIL_BODY",
     "MAIL_SUBJECT",
