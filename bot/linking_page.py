@@ -16,7 +16,6 @@ CSRF: `bot.csrf` (the token in Flask's signed session cookie, `bot.session_cooki
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,7 +35,7 @@ from adapters.runtime import Runtime
 from bot import linking_liff
 from bot.appstate import get_runtime, get_services
 from bot.csrf import csrf_ok, csrf_token, rotate_csrf
-from bot.security_headers import LOGIN_PAGE, secure
+from bot.security_headers import LOGIN_PAGE, PagePolicy, liff_landing, secure
 from common.config import Settings
 from common.logging_setup import log_fields
 from handlers import linking_texts as t
@@ -114,8 +113,7 @@ background:#06c755;border:0;border-radius:8px}
 """
 
 
-def _secure(response: Response, csp: str | None = None) -> Response:
-    policy = LOGIN_PAGE if csp is None else replace(LOGIN_PAGE, content_security_policy=csp)
+def _secure(response: Response, policy: PagePolicy = LOGIN_PAGE) -> Response:
     return secure(response, policy)
 
 
@@ -169,7 +167,7 @@ def link_form() -> Response:
         script_url=url_for("linking_page.static", filename="liff-login.js"),
     )
     response = Response(html, status=200, mimetype="text/html")
-    return _secure(response, linking_liff.landing_csp(settings))
+    return _secure(response, liff_landing(linking_liff.sdk_origin(settings)))
 
 
 @bp.post("/link/identify")

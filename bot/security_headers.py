@@ -1,4 +1,4 @@
-"""Security headers of the HTML pages (console and login page), in one place."""
+"""Security headers of the HTML pages (console, login page, its LIFF landing), in one place."""
 
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ LOGIN_PAGE = PagePolicy(
     content_security_policy="default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     referrer_policy="no-referrer",
 )
+
+# The LIFF SDK talks to LINE from the landing page (`bot.linking_liff`).
+LINE_CONNECT_SOURCES = "https://*.line.me https://*.line-scdn.net"
+
+
+def liff_landing(sdk_origin: str) -> PagePolicy:
+    """The login page's LIFF landing: our script and the SDK's origin; the SDK may talk to
+    LINE."""
+    return PagePolicy(
+        content_security_policy=(
+            f"default-src 'none'; script-src 'self' {sdk_origin}; connect-src 'self' "
+            f"{sdk_origin} {LINE_CONNECT_SOURCES}; style-src 'unsafe-inline'; base-uri 'none'; "
+            "frame-ancestors 'none'"
+        ),
+        referrer_policy=LOGIN_PAGE.referrer_policy,
+    )
 
 
 def secure(response: Response, policy: PagePolicy) -> Response:
