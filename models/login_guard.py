@@ -51,6 +51,25 @@ class Rule:
     reset_on_success: bool = True
 
 
+# The lockout rule of every login form (console and login page): five failures within 15
+# minutes lock a key (an account, a LINE user, an address and account pair) for 15 minutes;
+# one client address may try 20 logins per 15 minutes whatever it types.
+LOCKOUT_FAILURES = 5
+ADDRESS_ATTEMPTS = 20
+WINDOW = timedelta(minutes=15)
+LOCK = timedelta(minutes=15)
+
+
+def lockout(scope: str) -> Rule:
+    """Five failures within 15 minutes lock the key for 15 minutes; a success clears them."""
+    return Rule(scope, LOCKOUT_FAILURES, WINDOW, LOCK)
+
+
+def address_limit(scope: str) -> Rule:
+    """One client address: 20 logins per 15 minutes, successes included (a rate limit)."""
+    return Rule(scope, ADDRESS_ATTEMPTS, WINDOW, LOCK, reset_on_success=False)
+
+
 def _ensure_row(session: Session, scope: str, key: str, now: datetime) -> None:
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert

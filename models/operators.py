@@ -24,13 +24,10 @@ from models.base import Base
 from models.passwords import generate_password, hash_password, needs_rehash, verify_password
 from models.timeutil import Clock
 
-ADDRESS_RULE = login_guard.Rule(
-    "console_address", 20, timedelta(minutes=15), timedelta(minutes=15), reset_on_success=False
-)
-ADDRESS_ACCOUNT_RULE = login_guard.Rule(
-    "console_address_account", 5, timedelta(minutes=15), timedelta(minutes=15)
-)
-ACCOUNT_RULE = login_guard.Rule("console_account", 50, timedelta(hours=1), timedelta(minutes=15))
+ADDRESS_RULE = login_guard.address_limit("console_address")
+ADDRESS_ACCOUNT_RULE = login_guard.lockout("console_address_account")
+# The account as a whole: 50 failures within an hour from anywhere, then the usual lock.
+ACCOUNT_RULE = login_guard.Rule("console_account", 50, timedelta(hours=1), login_guard.LOCK)
 ROLE_ADMIN = "admin"
 ROLE_OPERATOR = "operator"
 ROLES = (ROLE_ADMIN, ROLE_OPERATOR)

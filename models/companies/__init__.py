@@ -5,7 +5,8 @@
   list); seats added within the plan's limit; the limit changed.
 - `lifecycle`: suspend / resume / terminate a company, retire a member (points forfeited,
   Art. 11; link removed; the member told by a push).
-- `login`: login on the linking page with a lockout; a password reset.
+- `login`: login on the linking page with the lockout rule of `models.login_guard`; a
+  password reset.
 - `linking`: single-use nonces, linking and unlinking (one member ↔ at most one LINE user,
   Art. 1.3).
 - `summary`: what an HR contact sees of their company.

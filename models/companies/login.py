@@ -5,7 +5,7 @@ A refused login raises `LoginError` after recording the attempt: commit in that 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -18,14 +18,12 @@ from models.line_user import LineUser
 from models.passwords import generate_password, hash_password, needs_rehash, verify_password
 from models.timeutil import Clock
 
-# Login limits of the login page (`models.login_guard`, claimed before the password is
-# checked): five failures lock a member ID, or a LINE user, for 15 minutes; one client address
-# may try 20 logins per 15 minutes whatever it types.
-ADDRESS_RULE = login_guard.Rule(
-    "link_address", 20, timedelta(minutes=15), timedelta(minutes=15), reset_on_success=False
-)
-MEMBER_RULE = login_guard.Rule("link_member", 5, timedelta(minutes=15), timedelta(minutes=15))
-LINE_USER_RULE = login_guard.Rule("link_line_user", 5, timedelta(minutes=15), timedelta(minutes=15))
+# Login limits of the login page (the lockout rule of `models.login_guard`, claimed before the
+# password is checked): five failures lock a member ID, or a LINE user, for 15 minutes; one
+# client address may try 20 logins per 15 minutes whatever it types.
+ADDRESS_RULE = login_guard.address_limit("link_address")
+MEMBER_RULE = login_guard.lockout("link_member")
+LINE_USER_RULE = login_guard.lockout("link_line_user")
 
 
 def reset_password(session: Session, clock: Clock, member_id: str, *, actor: str = "cli") -> str:
