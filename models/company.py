@@ -102,8 +102,8 @@ class LoginOutcome(enum.StrEnum):
 
 
 class LoginAttempt(Base):
-    """One login on the linking page: the lockout counts failures per member ID and per LINE
-    user (append-only; also the back office's trail of who tried what)."""
+    """One login on the linking page (append-only): the back office's trail of who tried what.
+    The lockout itself counts in `models.login_guard`."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
