@@ -190,11 +190,19 @@ def check_ledger(
     yen_per_point: int = 1,
     limit: int = 20,
     full_join: bool | None = None,
+    jit: bool = False,
 ) -> CheckReport:
     """Every invariant on what `db` sees; it writes nothing. On PostgreSQL run it in one
-    REPEATABLE READ transaction, so that the listing sees the snapshot the counts saw."""
+    REPEATABLE READ transaction, so that the listing sees the snapshot the counts saw.
+
+    PostgreSQL's JIT stays off for the transaction: the planner cannot estimate the chained
+    FULL JOINs (it expects members² rows), so it compiles the query, which costs more than it
+    saves (bench/points_check.py: 100k members, 1.1 s without, 3.8 s with)."""
     if full_join is None:
         full_join = full_join_supported(db)
+    bind = db.get_bind() if isinstance(db, Session) else db
+    if bind.dialect.name == "postgresql":
+        db.execute(text(f"SET LOCAL jit = {'on' if jit else 'off'}"))
     ctes, per_member = _per_member(full_join)
     base = f"WITH {ctes + ', ' if ctes else ''}joined AS ({per_member}) "
     sums = ", ".join(f"COALESCE(SUM({col}), 0) AS {col}" for col in COLUMNS)
