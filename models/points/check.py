@@ -26,14 +26,25 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-# Per-table aggregates by member: (name, {column: SQL expression}, FROM … GROUP BY).
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One table's figures by member: SELECT <key> AS member_pk, <columns> <source>."""
+
+    name: str
+    key: str  # the member column, as the source names it
+    columns: dict[str, str]  # column → SQL expression
+    source: str  # FROM … GROUP BY key
+
+
 _ALLOCATED = (
     "(SELECT {key} AS target, SUM(points - returned) AS spent FROM point_allocations "
     "WHERE {key} IS NOT NULL GROUP BY {key})"
 )
-AGGREGATES: tuple[tuple[str, dict[str, str], str], ...] = (
-    (
+AGGREGATES: tuple[Aggregate, ...] = (
+    Aggregate(
         "entries",
+        "member_pk",
         {
             "entry_points": "SUM(points)",
             "entry_available": "SUM(available)",
@@ -41,8 +52,9 @@ AGGREGATES: tuple[tuple[str, dict[str, str], str], ...] = (
         },
         "FROM point_entries GROUP BY member_pk",
     ),
-    (
+    Aggregate(
         "lots",
+        "l.member_pk",
         {
             "lot_held": "SUM(CASE WHEN l.status = 'active' THEN l.remaining ELSE 0 END)",
             "lot_available": "SUM(CASE WHEN l.status = 'active' AND l.confirmed_at IS NOT NULL "
@@ -56,8 +68,9 @@ AGGREGATES: tuple[tuple[str, dict[str, str], str], ...] = (
         + _ALLOCATED.format(key="lot_id")
         + " a ON a.target = l.id GROUP BY l.member_pk",
     ),
-    (
+    Aggregate(
         "debts",
+        "member_pk",
         {
             "debts": "SUM(remaining_yen)",
             "bad_debts": "SUM(CASE WHEN remaining_yen < 0 OR remaining_yen > amount_yen "
@@ -65,9 +78,15 @@ AGGREGATES: tuple[tuple[str, dict[str, str], str], ...] = (
         },
         "FROM point_debts GROUP BY member_pk",
     ),
-    ("accounts", {"account_debt": "SUM(debt_yen)"}, "FROM point_accounts GROUP BY member_pk"),
-    (
+    Aggregate(
+        "accounts",
+        "member_pk",
+        {"account_debt": "SUM(debt_yen)"},
+        "FROM point_accounts GROUP BY member_pk",
+    ),
+    Aggregate(
         "purchases",
+        "p.member_pk",
         {
             "unallocated_purchases": "SUM(CASE WHEN COALESCE(a.spent, 0) <> p.points_used "
             "THEN 1 ELSE 0 END)",
@@ -78,8 +97,9 @@ AGGREGATES: tuple[tuple[str, dict[str, str], str], ...] = (
         + _ALLOCATED.format(key="purchase_id")
         + " a ON a.target = p.id GROUP BY p.member_pk",
     ),
-    (
+    Aggregate(
         "exchanges",
+        "x.member_pk",
         {
             "unallocated_exchanges": "SUM(CASE WHEN COALESCE(a.spent, 0) <> "
             "CASE WHEN x.status = 'open' THEN x.points ELSE 0 END THEN 1 ELSE 0 END)",
@@ -89,7 +109,7 @@ AGGREGATES: tuple[tuple[str, dict[str, str], str], ...] = (
         + " a ON a.target = x.id GROUP BY x.member_pk",
     ),
 )
-COLUMNS = tuple(column for _, columns, _ in AGGREGATES for column in columns)
+COLUMNS = tuple(column for aggregate in AGGREGATES for column in aggregate.columns)
 
 # Each invariant, as the condition under which a member breaks it.
 INVARIANTS: dict[str, str] = {
@@ -154,27 +174,23 @@ def _per_member(full_join: bool) -> tuple[str, str]:
     any ledger row."""
     if full_join:
         ctes = ", ".join(
-            f"agg_{name} AS (SELECT {_group_key(source)} AS member_pk, "
-            + ", ".join(f"{expr} AS {col}" for col, expr in columns.items())
-            + f" {source})"
-            for name, columns, source in AGGREGATES
+            f"agg_{a.name} AS (SELECT {a.key} AS member_pk, "
+            + ", ".join(f"{expr} AS {col}" for col, expr in a.columns.items())
+            + f" {a.source})"
+            for a in AGGREGATES
         )
-        joined = f"agg_{AGGREGATES[0][0]}" + "".join(
-            f" FULL JOIN agg_{name} USING (member_pk)" for name, _, _ in AGGREGATES[1:]
+        joined = f"agg_{AGGREGATES[0].name}" + "".join(
+            f" FULL JOIN agg_{a.name} USING (member_pk)" for a in AGGREGATES[1:]
         )
         picks = ", ".join(f"COALESCE({col}, 0) AS {col}" for col in COLUMNS)
         return ctes, f"SELECT member_pk, {picks} FROM {joined}"
     parts = []
-    for _, columns, source in AGGREGATES:
-        values = ", ".join(f"{columns.get(col, '0')} AS {col}" for col in COLUMNS)
-        parts.append(f"SELECT {_group_key(source)} AS member_pk, {values} {source}")
+    for a in AGGREGATES:
+        values = ", ".join(f"{a.columns.get(col, '0')} AS {col}" for col in COLUMNS)
+        parts.append(f"SELECT {a.key} AS member_pk, {values} {a.source}")
     sums = ", ".join(f"SUM({col}) AS {col}" for col in COLUMNS)
     union = " UNION ALL ".join(parts)
     return "", f"SELECT member_pk, {sums} FROM ({union}) parts GROUP BY member_pk"
-
-
-def _group_key(source: str) -> str:
-    return source.rsplit("GROUP BY ", 1)[1]
 
 
 def _flags() -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -59,7 +59,7 @@ class LedgerCore:
     @classmethod
     def configured(
         cls, session: Session, clock: Clock, settings: Any, actor: Actor | None = None
-    ) -> Any:
+    ) -> Self:
         """The ledger under the policy this deployment configured (BENESAPO_POINTS_*)."""
         return cls(session, clock, PointsPolicy.from_settings(settings), actor)
 

@@ -106,6 +106,19 @@ def operation(
             raise TypeError(f"operation {name} is declared twice")
         OPERATIONS[name] = OperationSpec(name, names, partner_api)
 
+        public = signature.replace(
+            parameters=[p for n, p in signature.parameters.items() if n != "op"]
+            + [
+                inspect.Parameter("key", inspect.Parameter.KEYWORD_ONLY, annotation="str"),
+                inspect.Parameter(
+                    "occurred_at",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=None,
+                    annotation="datetime | None",
+                ),
+            ]
+        )
+
         @functools.wraps(body)
         def run(
             self: LedgerCore, *args: Any, key: str, occurred_at: datetime | None = None, **kw: Any
@@ -128,6 +141,7 @@ def operation(
                 lambda op: body(self, op, **values),
             )
 
+        run.__signature__ = public  # type: ignore[attr-defined]  # what callers pass
         return run
 
     return decorate
