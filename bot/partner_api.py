@@ -28,7 +28,7 @@ from bot.partner_openapi import openapi_document
 from common.logging_setup import log_fields
 from models.apikey import authenticate
 from models.points import PointsError, PointsLedger, Receipt, run_in_transaction
-from models.points_rules import Actor
+from models.points.rules import Actor
 
 log = logging.getLogger("benesapo.partner_api")
 

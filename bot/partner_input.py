@@ -13,7 +13,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from bot.partner_operations import MAX_KEY_LENGTH, PATH_PARAMETERS, Operation
-from models.points_rules import PointsError, check_time, text_problem
+from models.points.rules import PointsError, check_time, text_problem
 from models.timeutil import parse_iso
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,7 +97,7 @@ def path_parameters(operation: Operation, given: dict[str, Any]) -> dict[str, st
 
 
 def _message(model: type[BaseModel] | None, error: Any) -> str:
-    """The ledger's wording (`models.points_rules`) for a pydantic error."""
+    """The ledger's wording (`models.points.rules`) for a pydantic error."""
     name = ".".join(str(part) for part in error["loc"])
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing" and model is not None:

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from models.points_rules import (
+from models.points.rules import (
     MAX_MEMBER_ID_LENGTH,
     MAX_POINTS_PER_OPERATION,
     MAX_PRICE_YEN,

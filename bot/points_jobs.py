@@ -1,17 +1,29 @@
 """The points ledger's scheduled jobs: confirm pending earnings (Art. 2.3), expire lots
-(Art. 5.3). Each runs set-based in one transaction. If that raises, the members due are split
+(Art. 5.3), and check the ledger's invariants (nightly, `points_check`).
+
+Confirm and expire run set-based in one transaction. If that raises, the members due are split
 in halves, each half run set-based again, down to the one member that cannot be processed:
 that member is logged and counted, every other one is done (a bad row costs about
 2·log2(members) extra statements, not one transaction per member)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+
+from sqlalchemy import Connection, text
 
 from adapters.runtime import Runtime
 from bot.batch import bisect_isolated, is_outage
-from models.points import MemberRange, PointsLedger, run_in_transaction
+from common.logging_setup import log_fields
+from common.metrics import POINTS_CHECK_BREAKS
+from models.db import is_postgres, read_only
+from models.points import MemberRange, PointsLedger, PointsPolicy, run_in_transaction
+from models.points.check import INVARIANTS, TOTALS_INVARIANT, CheckReport, check_ledger
+
+logger = logging.getLogger("benesapo.points")
 
 
 def _ledger(runtime: Runtime, session) -> PointsLedger:  # type: ignore[no-untyped-def]
@@ -66,3 +78,59 @@ def expire_lots(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
         confirm=False,
     )
     return {"expired": done, "bad_rows": bad}
+
+
+@contextmanager
+def _snapshot(runtime: Runtime) -> Iterator[Connection]:
+    """One consistent read for the check: REPEATABLE READ, READ ONLY on PostgreSQL; on SQLite a
+    connection that takes no write lock (each statement reads one snapshot)."""
+    engine = runtime.engine
+    if not is_postgres(engine):
+        with read_only(engine) as conn:
+            yield conn
+        return
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def check_points(runtime: Runtime, limit: int = 20) -> CheckReport:
+    """Every ledger invariant on the live database (`models.points.check`); each break is
+    counted in benesapo_points_check_breaks_total and the broken members are logged."""
+    rate = PointsPolicy.from_settings(runtime.settings).yen_per_point
+    with _snapshot(runtime) as conn:
+        report = check_ledger(conn, yen_per_point=rate, limit=limit)
+    for invariant, count in report.breaks.items():
+        if count:
+            POINTS_CHECK_BREAKS.labels(invariant=invariant).inc(count)
+    if not report.ok:
+        log_fields(
+            logger,
+            logging.ERROR,
+            {
+                "event": "points_check_broken",
+                "members": report.broken_members,
+                **{name: count for name, count in report.breaks.items() if count},
+                "member_pks": ",".join(str(b.member_pk) for b in report.broken),
+            },
+        )
+    return report
+
+
+def points_check(runtime: Runtime) -> dict[str, int]:
+    """The nightly job: the check's counts for the job's log line."""
+    report = check_points(runtime)
+    return {
+        "members": report.members,
+        "broken": report.broken_members,
+        **{name: count for name, count in report.breaks.items() if count},
+    }
+
+
+# Every invariant is exported from the start (0 until a break), so an alert on its increase
+# works from the first scrape.
+for _invariant in [*INVARIANTS, TOTALS_INVARIANT]:
+    POINTS_CHECK_BREAKS.labels(invariant=_invariant)

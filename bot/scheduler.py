@@ -21,7 +21,7 @@ from adapters.mail import send_due_mail
 from adapters.runtime import Runtime
 from bot.delivery import Deliverer
 from bot.handoff_jobs import end_idle_chats, prune_transcripts
-from bot.points_jobs import confirm_pending, expire_lots
+from bot.points_jobs import confirm_pending, expire_lots, points_check
 from bot.reminders import ReminderRun
 from common.logging_setup import log_fields
 from models.db import transaction
@@ -95,6 +95,13 @@ def standard_jobs(runtime: Runtime, deliverer: Deliverer) -> list[Job]:
             "expire_point_lots",
             CronTrigger(hour=0, minute=10, timezone=JST),
             lambda: expire_lots(runtime),
+            timedelta(hours=1),
+            6 * 3600,
+        ),
+        Job(
+            "points_check",
+            CronTrigger(hour=2, minute=30, timezone=JST),
+            lambda: points_check(runtime),
             timedelta(hours=1),
             6 * 3600,
         ),

@@ -65,3 +65,10 @@ BATCH_ROWS_FAILED = Counter(
     "Rows a batch job skipped because processing them raised (logged as batch_row_failed)",
     ["job"],
 )
+
+POINTS_CHECK_BREAKS = Counter(
+    "benesapo_points_check_breaks_total",
+    "Members found breaking a points ledger invariant by `benesapo points check` or the nightly "
+    "points_check job (totals_match: the totals over all members disagree)",
+    ["invariant"],
+)

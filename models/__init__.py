@@ -20,7 +20,7 @@ from models import (
     login_guard,
     mail,
     operators,
-    points_tables,
+    points,
     reminders,
     richmenu,
     unanswered,

@@ -33,7 +33,7 @@ from models.base import Base
 from models.company import Company, CompanyStatus, Member, MemberStatus
 from models.db import is_postgres
 from models.line_user import LineUser
-from models.points_tables import LotStatus, PointLot
+from models.points.tables import LotStatus, PointLot
 from models.timeutil import jst_date, jst_midnight, last_day_of_month, to_jst
 
 STAGE_FIRST = 1

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.company import Company, CompanyStatus, Member, MemberStatus
 from models.points import PointsLedger, PointsPolicy
+from models.points.check import check_ledger
 from models.points_tables import (
     Allocation,
     Debt,
@@ -59,8 +60,12 @@ def ledger(db: Session, clock: FixedClock, **policy: object) -> PointsLedger:
 
 
 def check_invariants(db: Session, member: Member, ledger_: PointsLedger) -> None:
-    """Every invariant of the issue, straight from the tables."""
+    """Every invariant of the issue, straight from the tables; and the production check
+    (`models.points.check`, both its SQL forms) finds this member's ledger whole too."""
     db.flush()
+    for full_join in (True, False):
+        report = check_ledger(db, yen_per_point=ledger_.policy.yen_per_point, full_join=full_join)
+        assert report.ok, report
     lots = db.scalars(select(PointLot).where(PointLot.member_pk == member.id)).all()
     for lot in lots:
         assert 0 <= lot.remaining <= lot.amount

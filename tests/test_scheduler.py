@@ -35,6 +35,7 @@ def test_standard_jobs_are_installed_once_with_fixed_ids(engine, session_factory
     assert set(installed) == {
         "confirm_pending_points",
         "expire_point_lots",
+        "points_check",
         "outbox_retries",
         "mail_outbox",
         "richmenu_sync",

@@ -1,8 +1,9 @@
-"""`benesapo points …`: ledger jobs by hand and bulk import."""
+"""`benesapo points …`: ledger jobs by hand, the ledger check and bulk import."""
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import click
 
 from adapters.runtime import Runtime
-from bot.points_jobs import confirm_pending, expire_lots
+from bot.points_jobs import check_points, confirm_pending, expire_lots
 from models.points import PointsError, PointsLedger, run_in_transaction
+from models.points.check import CheckReport
 from models.timeutil import parse_iso
 
 IMPORT_COLUMNS = ("kind", "member_id", "points", "source_ref", "reason", "occurred_at")
@@ -32,7 +34,7 @@ def _ledger(runtime: Runtime, session) -> PointsLedger:  # type: ignore[no-untyp
 
 @click.group()
 def points() -> None:
-    """Points ledger jobs and bulk import."""
+    """Points ledger jobs, the ledger check and bulk import."""
 
 
 @points.command("confirm")
@@ -55,6 +57,45 @@ def expire(lazy, now_text: str | None) -> None:  # type: ignore[no-untyped-def]
     now = _now(runtime, now_text)
     count = expire_lots(runtime, now)["expired"]  # the scheduler's job, by hand
     click.echo(f"expired {count} lot(s) as of {now.isoformat()}")
+
+
+@points.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 10_000),
+    default=20,
+    show_default=True,
+    help="List at most this many broken members.",
+)
+@click.pass_obj
+def check(lazy, as_json: bool, limit: int) -> None:  # type: ignore[no-untyped-def]
+    """Verify every ledger invariant on the database (entries = lots = debts = allocations,
+    per member and in total); exit 1 on a break, listing the broken members."""
+    report = check_points(lazy.get(), limit)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for line in _report_lines(report):
+            click.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _report_lines(report: CheckReport) -> list[str]:
+    verdict = "ok" if report.ok else f"BROKEN ({report.broken_members} member(s))"
+    lines = [f"points ledger {verdict}: {report.members} member(s) with ledger rows"]
+    for name, total in report.totals.items():
+        sign = "=" if total["entries"] == total["tables"] else "≠"
+        lines.append(f"  {name}: entries {total['entries']} {sign} tables {total['tables']}")
+    lines += [f"  {name}: {count} broken" for name, count in report.breaks.items() if count]
+    for found in report.broken:
+        who = found.member_id or "(no member row)"
+        lines.append(f"  member {who} (pk {found.member_pk}): {', '.join(found.invariants)}")
+    hidden = report.broken_members - len(report.broken)
+    if hidden > 0:
+        lines.append(f"  … and {hidden} more (--limit)")
+    return lines
 
 
 @dataclass
