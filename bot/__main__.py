@@ -1,0 +1,5 @@
+"""`python -m bot …`: the `benesapo` command (what `--processes` starts its children with)."""
+
+from bot.cli import main
+
+main()
