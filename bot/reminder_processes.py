@@ -1,7 +1,9 @@
 """`benesapo reminders run --processes N`: N sender processes, one shard each, one report.
 
 Each child is `python -m bot reminders run --shard K/N --json` (with the parent's --date or
---now); the parent waits for all of them and adds their JSON reports up. A child that fails
+--now) and LINE_RATE_LIMIT_PER_SECOND set to its part of the channel's rate (LINE counts
+calls per channel, not per process); the parent waits for all of them and adds their JSON
+reports up. A child that fails
 makes the whole run fail (its shard's members are not told; running again sends only what is
 still due: every slot is claimed once).
 """
@@ -9,6 +11,7 @@ still due: every slot is claimed once).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -25,10 +28,12 @@ def child_argv(shard: str, extra: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "bot", "reminders", "run", "--shard", shard, "--json", *extra]
 
 
-def run_sharded(processes: int, extra: Sequence[str]) -> dict[str, Any]:
-    """Run the shards side by side; their merged report (ShardFailed if one failed)."""
+def run_sharded(processes: int, extra: Sequence[str], rate_per_second: float) -> dict[str, Any]:
+    """Run the shards side by side, each at its part of `rate_per_second`; their merged report
+    (ShardFailed if one failed)."""
+    env = {**os.environ, "LINE_RATE_LIMIT_PER_SECOND": repr(rate_per_second / processes)}
     children = [
-        subprocess.Popen(child_argv(str(shard), extra), stdout=subprocess.PIPE)
+        subprocess.Popen(child_argv(str(shard), extra), stdout=subprocess.PIPE, env=env)
         for shard in all_shards(processes)
     ]
     outputs = [child.communicate()[0] for child in children]

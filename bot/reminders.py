@@ -32,8 +32,11 @@ from models.reminders import (
 logger = logging.getLogger("benesapo.reminders")
 
 JOB = "expiry_reminders"
-# Message groups claimed per transaction and sent, one after another, by one pool thread.
-CLAIM_GROUPS = 10
+# Message groups claimed per transaction (at most CLAIM_RECIPIENTS recipients among them) and
+# sent by one pool thread: at LINE's 2,000 calls/s, a claim for every 10 pushes was 200
+# transactions a second; one for every 100 is 20.
+CLAIM_GROUPS = 100
+CLAIM_RECIPIENTS = 5000
 
 
 @dataclass
@@ -206,7 +209,8 @@ class ReminderRun:
                         if not group:
                             continue
                 pending.append(group)
-                if len(pending) >= self.claim_groups:
+                pending_recipients = sum(map(len, pending))
+                if len(pending) >= self.claim_groups or pending_recipients >= CLAIM_RECIPIENTS:
                     claim_and_send()
             if pending:
                 claim_and_send()

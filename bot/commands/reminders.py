@@ -55,11 +55,13 @@ def run(  # type: ignore[no-untyped-def]
             raise click.UsageError(str(exc)) from exc
     if processes > 1:
         from bot.reminder_processes import ShardFailed, run_sharded
+        from common.config import load_settings
 
         extra = [*(["--date", day] if day else []), *(["--now", instant] if instant else [])]
         extra += ["--dry-run"] if dry_run else []
         try:
-            merged = run_sharded(processes, extra)
+            rate = load_settings(require_secrets=False).line_rate_limit_per_second
+            merged = run_sharded(processes, extra, rate)
         except ShardFailed as exc:
             raise click.ClickException(str(exc)) from exc
         if as_json:
