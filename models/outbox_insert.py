@@ -1,14 +1,17 @@
-"""Queueing outbox rows on PostgreSQL: one INSERT ... SELECT unnest(arrays), whatever the count.
+"""Queueing outbox rows on PostgreSQL: one INSERT ... SELECT from one JSON parameter.
 
 SQLAlchemy's executemany with RETURNING writes a VALUES list as long as the batch (a new
-statement text for every batch size, which psycopg parses again each time: a tenth of the
-reminder sender's CPU). Arrays keep one statement text: the rows go as twelve array parameters.
+statement text for every batch size, which psycopg parses again each time), and arrays of
+JSON texts are escaped by psycopg element by element in Python: either was a fifth of the
+reminder sender's CPU. The rows go as one JSON document (encoded by json.dumps in C) that
+PostgreSQL unpacks with json_to_recordset: one statement text, one parameter.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -27,33 +30,30 @@ _COLUMNS = (
     ("reply_ambiguous", "boolean"),
     ("respects_quiet_hours", "boolean"),
 )
-_JSON = {name for name, kind in _COLUMNS if kind == "json"}
+_NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
 
 _INSERT = text(
-    "INSERT INTO outgoing_messages ("
-    + ", ".join(f'"{name}"' for name, _ in _COLUMNS)
-    + ") SELECT "
-    + ", ".join(
-        f'CAST(t."{name}" AS json)' if kind == "json" else f't."{name}"' for name, kind in _COLUMNS
-    )
-    + " FROM unnest("
-    + ", ".join(
-        f"CAST(:{name} AS {'text' if kind == 'json' else kind}[])" for name, kind in _COLUMNS
-    )
-    + ") AS t("
-    + ", ".join(f'"{name}"' for name, _ in _COLUMNS)
+    f"INSERT INTO outgoing_messages ({_NAMES}) SELECT {_NAMES}"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS t("
+    + ", ".join(f'"{name}" {kind}' for name, kind in _COLUMNS)
     + ") ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
 )
 
 
-def _value(name: str, row: dict[str, Any]) -> Any:
-    value = row[name]
-    if name in _JSON:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def insert_outbox_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
     """(id, dedupe_key) of the rows inserted; rows whose dedupe key is queued are skipped."""
-    params = {name: [_value(name, row) for row in rows] for name, _ in _COLUMNS}
-    return [(int(row_id), key) for row_id, key in conn.execute(_INSERT, params)]
+    document = json.dumps(
+        [{name: row[name] for name, _ in _COLUMNS} for row in rows],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_iso,
+    )
+    return [(int(row_id), key) for row_id, key in conn.execute(_INSERT, {"rows": document})]
