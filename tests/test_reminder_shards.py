@@ -96,3 +96,27 @@ def test_cli_refuses_bad_shard_options(cli_runtime, args, message):
     result = CliRunner().invoke(reminders, ["run", *args], obj=cli_runtime)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_processes_run_one_shard_each_and_add_their_reports_up(
+    db, emulator, emulator_server, database_url, monkeypatch, cli_runtime
+):
+    import json
+
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+
+    people = make_members(db, emulator, [300 + n for n in range(6)])
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "LINE_API_BASE_URL": emulator_server.url,
+        "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    args = ["run", "--processes", "2", "--date", "2026-06-10", "--json"]
+    result = CliRunner().invoke(reminders, args, obj=cli_runtime)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert (report["due"], report["sent"], report["failed"]) == (6, 6, 0)
+    for person in people:
+        assert len(emulator.inbox(person["user"])) == 1
