@@ -554,6 +554,17 @@ class BotSpec:
     app: str
     env: dict[str, str]
     workers: list[list[str]] = field(default_factory=list)  # extra processes (argv each)
+    procfile: bool = False  # run as the Procfile's `web` line (its gunicorn config and options)
+
+
+def procfile_web_argv(port: int) -> list[str]:
+    """The Procfile's `web` command, on 127.0.0.1:`port`, run with this Python."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    argv = shlex.split(line.removeprefix("web:"))
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    return [sys.executable, "-m", *argv]
 
 
 def gunicorn_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
@@ -605,7 +616,7 @@ def run_bot(
     """Start the bot, warm it up, then send one load per rate in `args.rates`, in turn."""
     client = EmulatorClient(emulator_url)
     port = free_port()
-    argv = gunicorn_argv(spec.app, port, args)
+    argv = procfile_web_argv(port) if spec.procfile else gunicorn_argv(spec.app, port, args)
     env_shown = " ".join(
         f"{k}={shlex.quote(v)}"
         for k, v in spec.env.items()
@@ -830,6 +841,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--worker-nice", type=int, default=0, help="`benesapo worker --nice` for those processes"
     )
+    parser.add_argument(
+        "--procfile-web",
+        action="store_true",
+        help="start ours as the Procfile's `web` line (its gunicorn config, access log and "
+        "--workers; on SQLite bot.gunicorn_conf makes it one process that processes events)",
+    )
     parser.add_argument("--only", choices=("ours", "echo"), help="bench one bot only")
     parser.add_argument("--users", type=int, default=200, help="simulated users (200)")
     parser.add_argument("--senders", type=int, default=32, help="sending threads (32)")
@@ -885,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
                         "WEBHOOK_WORKERS": "0" if separate else str(args.webhook_workers),
                     },
                     [worker_argv] * args.worker_processes,
+                    args.procfile_web,
                 )
             )
         if args.only in (None, "echo"):

@@ -14,6 +14,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.sqlite_lock import WriteLock
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -77,17 +79,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-_sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+_sqlite_write_locks: WeakKeyDictionary[Engine, WriteLock] = WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
 
-def _write_lock(engine: object) -> AbstractContextManager[object]:
-    """SQLite has one writer: threads of one process queue on a fair lock instead of
-    busy-sleeping in SQLite's backoff (which starves some of them for seconds)."""
+def _write_lock(engine: object, *, urgent: bool = False) -> AbstractContextManager[object]:
+    """SQLite has one writer: threads of one process queue on a lock (models.sqlite_lock)
+    instead of busy-sleeping in SQLite's backoff (which starves some of them for seconds)."""
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
         return nullcontext()
     with _locks_guard:
-        return _sqlite_write_locks.setdefault(engine, threading.Lock())
+        lock = _sqlite_write_locks.setdefault(engine, WriteLock())
+    return lock.hold(urgent=urgent)
 
 
 @contextmanager
@@ -101,12 +104,13 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def single_statement(engine: Engine) -> Iterator[Connection]:
     """A connection for ONE writing statement, atomic on its own, on a hot path: no ORM
     session; on PostgreSQL in autocommit (no BEGIN and COMMIT round trips), on SQLite in a
-    write transaction like `transaction`'s."""
+    write transaction like `transaction`'s, ahead of the transactions waiting for the lock
+    (what a webhook's acknowledgement waits for)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
     else:
-        with _write_lock(engine), engine.begin() as conn:
+        with _write_lock(engine, urgent=True), engine.begin() as conn:
             yield conn
 
 

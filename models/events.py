@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from models.base import Base
 from models.db import is_postgres, read_only
+from models.outbox_insert import insert_outbox_rows
 
 
 class EventStatus(enum.StrEnum):
@@ -502,7 +503,10 @@ def queue_claimed(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str,
     queued; returns {dedupe_key: id} of the rows inserted, which the caller sends after commit."""
     if not rows:
         return {}
-    stmt = _queue_statement(is_postgres(session))  # Core: no ORM bulk-insert machinery
+    if is_postgres(session):  # one statement text whatever the count (arrays)
+        inserted = insert_outbox_rows(session.connection(), rows)
+        return {key: row_id for row_id, key in inserted}
+    stmt = _queue_statement(False)  # Core: no ORM bulk-insert machinery
     return {key: row_id for row_id, key in session.connection().execute(stmt, list(rows))}
 
 

@@ -34,6 +34,7 @@ from models.company import Company, CompanyStatus, Member, MemberStatus
 from models.db import is_postgres
 from models.line_user import LineUser
 from models.points.tables import LotStatus, PointLot
+from models.reminder_shards import Shard
 from models.timeutil import jst_date, jst_midnight, last_day_of_month, to_jst
 
 STAGE_FIRST = 1
@@ -138,15 +139,18 @@ class DueReminder:
     points: int
 
 
-def due_reminders_query(now: datetime, window: ReminderWindow, policy: ReminderPolicy) -> Select:
-    """Linked, active, reachable, not opted out, not yet told: one grouped query over lots."""
+def due_reminders_query(
+    now: datetime, window: ReminderWindow, policy: ReminderPolicy, shard: Shard | None = None
+) -> Select:
+    """Linked, active, reachable, not opted out, not yet told: one grouped query over lots;
+    with `shard`, only the members that shard owns (member id modulo the shard count)."""
     already = exists().where(
         ReminderSend.member_pk == Member.id,
         ReminderSend.expiry_date == window.expiry_date,
         ReminderSend.stage == window.stage,
     )
     points = wide_sum(PointLot.remaining)
-    return (
+    query = (
         select(Member.id, LineUser.line_user_id, points.label("points"))
         .select_from(PointLot)
         .join(Member, Member.id == PointLot.member_pk)
@@ -167,6 +171,9 @@ def due_reminders_query(now: datetime, window: ReminderWindow, policy: ReminderP
         .having(points >= policy.min_points)
         .order_by(points, Member.id)
     )
+    if shard is not None and shard.count > 1:
+        query = query.where(Member.id % shard.count == shard.index)
+    return query
 
 
 def stream_due_reminders(
@@ -175,10 +182,11 @@ def stream_due_reminders(
     window: ReminderWindow,
     policy: ReminderPolicy,
     chunk: int = 500,
+    shard: Shard | None = None,
 ) -> Iterator[list[DueReminder]]:
     """Stream the due reminders in chunks through a server-side cursor (bounded memory)."""
     result = conn.execution_options(yield_per=chunk).execute(
-        due_reminders_query(now, window, policy)
+        due_reminders_query(now, window, policy, shard)
     )
     for partition in result.partitions():
         yield [DueReminder(row[0], row[1], int(row[2])) for row in partition]

@@ -19,7 +19,7 @@ def forget_checked_messages():
     """The client remembers messages that passed its check; what passed under a wrong limit
     must not be remembered for the tests after this one."""
     yield
-    bot_client._validate_messages_json.cache_clear()
+    bot_client._validate_shape_json.cache_clear()
 
 
 def test_a_wrong_limit_in_the_bots_table_is_refused_by_the_emulator(

@@ -149,6 +149,19 @@ def test_checked_messages_remembers_only_what_passed():
         checked_messages([{"type": "text", "text": date(2026, 1, 1)}])
 
 
+def test_checked_messages_checks_limits_on_every_text_and_the_sdk_models_per_shape():
+    from adapters.line_client import checked_messages, message_shape
+
+    first, other = text("残高 1,200ポイント"), text("残高 800ポイント")
+    assert message_shape([first]) == message_shape([other])  # one shape: parsed once
+    assert checked_messages([other]) == [other]
+    with pytest.raises(MessageLimitError, match="text"):  # same shape, a text over the limit
+        checked_messages([text("あ" * 5001)])
+    bad_type = {"type": "sticker", "text": "残高 1,200ポイント"}  # another shape: refused
+    with pytest.raises(MessageLimitError):
+        checked_messages([bad_type])
+
+
 def test_messages_within_limits_pass_sdk_validation():
     parsed = validate_messages(
         [
