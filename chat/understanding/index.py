@@ -5,7 +5,8 @@ A label scores the best of its phrasings; a FAQ entry's lexical score also count
 text (`answer_weight`). The fused score is `lexical_weight * lexical + (1 - lexical_weight) *
 semantic`. `decide` turns the ranking into: a confident answer (best ≥ `answer` and `margin`
 ahead of the runner-up), "もしかして" (best ≥ `close`: the 2–3 best intents/entries as buttons), a
-known off-topic subject (polite redirect), or unknown. The bands are tuned on the dev half of
+known off-topic subject (polite redirect; also when it is `off_near` behind the best answer), or
+unknown. A label's cue words (intents.yaml `cues`) add `cue_bonus` to its fused score. The bands are tuned on the dev half of
 the evaluation set only (bench/understanding.py --tune).
 """
 
@@ -46,6 +47,7 @@ class Label:
     phrasings: tuple[str, ...]
     answer: str = ""  # a FAQ entry's answer text (scored lexically with answer_weight)
     audiences: frozenset[str] = frozenset()  # empty: everyone
+    cues: tuple[str, ...] = ()  # words that strongly mark it (Fusion.cue_bonus when present)
 
     @property
     def key(self) -> str:
@@ -61,6 +63,9 @@ class Bands:
     margin: float = 0.05
     close: float = 0.3
     off_topic: float = 0.4
+    # A near miss: the best off-topic subject (at least `off_topic`) this close behind the best
+    # answer still wins — a polite redirect instead of a wrong answer (楽天ポイントの残高).
+    off_near: float = 0.0
     smalltalk: float = 1.01  # small talk at least this is answered even without the margin
     # When the lexical and the semantic score each rank another label first, the best is
     # answered only at this score or above (else "もしかして"): most wrong answers on the dev
@@ -83,6 +88,8 @@ class Fusion:
     # The model cannot read words spelt in hiragana (ぽいんと, たいしょく): a message whose
     # letters are at least this share hiragana is ranked by its lexical score alone.
     hiragana_cutoff: float = 1.01
+    # Added to a label's fused score when one of its cue words is in the normalised message.
+    cue_bonus: float = 0.0
 
 
 _HIRAGANA = re.compile("[\u3041-\u3096]")
@@ -100,6 +107,7 @@ class Candidate:
     score: float
     lexical: float
     semantic: float
+    cue: bool = False  # one of the label's cue words is in the message
 
     @property
     def kind(self) -> Kind:
@@ -161,6 +169,11 @@ class Understanding:
                 self._owners.append(label.key)
                 texts.append(phrasing)
         self._n_phrasings = len(texts)
+        self._cues = {
+            label.key: tuple(c for c in (prepare(cue) for cue in label.cues) if c)
+            for label in labels
+            if label.cues
+        }
         for label in labels:
             if label.answer:
                 self._answer_of[len(texts)] = label.key
@@ -197,6 +210,8 @@ class Understanding:
                 if cosine > semantic.get(owner, -1.0):
                     semantic[owner] = cosine
         a = self.fusion.answer_weight
+        prepared = self.prepare(text)
+        cued = {key for key, cues in self._cues.items() if any(c in prepared for c in cues)}
         out = []
         for key, label in self.labels.items():
             if not label.offered_to(audience):
@@ -204,8 +219,8 @@ class Understanding:
             lex = lexical.get(key, 0.0)
             if label.answer:
                 lex = (1 - a) * lex + a * answers.get(key, 0.0)
-            out.append(Candidate(key, 0.0, lex, max(semantic.get(key, 0.0), 0.0)))
-        return fuse(out, self.lexical_weight(text))
+            out.append(Candidate(key, 0.0, lex, max(semantic.get(key, 0.0), 0.0), key in cued))
+        return fuse(out, self.lexical_weight(text), self.fusion.cue_bonus)
 
     def lexical_weight(self, text: str) -> float:
         share = hiragana_share(self.prepare.for_model(text))
@@ -227,12 +242,20 @@ class Understanding:
         return decide(scored, self.bands, disagree)
 
 
-def fuse(candidates: Sequence[Candidate], lexical_weight: float) -> list[Candidate]:
-    """Scores `lexical_weight * lexical + (1 - lexical_weight) * semantic`, best first (ties by
-    key, so the order is stable)."""
+def fuse(
+    candidates: Sequence[Candidate], lexical_weight: float, cue_bonus: float = 0.0
+) -> list[Candidate]:
+    """Scores `lexical_weight * lexical + (1 - lexical_weight) * semantic` (+ `cue_bonus` when
+    a cue word of the label is in the message), best first (ties by key: a stable order)."""
     w = lexical_weight
     out = [
-        Candidate(c.key, w * c.lexical + (1 - w) * c.semantic, c.lexical, c.semantic)
+        Candidate(
+            c.key,
+            w * c.lexical + (1 - w) * c.semantic + (cue_bonus if c.cue else 0.0),
+            c.lexical,
+            c.semantic,
+            c.cue,
+        )
         for c in candidates
     ]
     out.sort(key=lambda c: (-c.score, c.key))
@@ -253,7 +276,7 @@ def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Dec
     off = next((c for c in scored if c.kind is Kind.OFFTOPIC), None)
     best = ranked[0] if ranked else None
     best_score = best.score if best else 0.0
-    if off is not None and off.score >= b.off_topic and off.score >= best_score:
+    if off is not None and off.score >= b.off_topic and off.score >= best_score - b.off_near:
         return Decision(Outcome.OFF_TOPIC, off)
     if best is None:
         return Decision(Outcome.UNKNOWN, None)
