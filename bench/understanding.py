@@ -39,7 +39,6 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 from bench import understanding_grid as grid  # noqa: E402
-
 from chat.understanding import data  # noqa: E402
 from chat.understanding.index import (  # noqa: E402
     Candidate,
