@@ -87,9 +87,7 @@ def scores(
             lexical[row, j], semantic[row, j], cue[row, j] = c.lexical, c.semantic, c.cue
             offered[row, j] = True
     want = np.array([column.get(w, -1) if w != "oos" else -1 for w in wants])
-    return Scores(
-        keys, lexical, semantic, cue, offered, np.asarray(shares), want, semantic_enabled
-    )
+    return Scores(keys, lexical, semantic, cue, offered, np.asarray(shares), want, semantic_enabled)
 
 
 @dataclass(frozen=True)
@@ -255,4 +253,3 @@ def top_k(f: Features, want: np.ndarray) -> tuple[int, int]:
     top1 = int(((f.top3[:, 0] == want) & in_scope).sum())
     top3 = int(((f.top3 == want[:, None]).any(axis=1) & in_scope).sum())
     return top1, top3
-
