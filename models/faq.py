@@ -51,6 +51,7 @@ class FaqEntry:
     actions: tuple[FaqAction, ...] = ()
     source: str = ""
     audiences: frozenset[str] = frozenset()  # guest / employee / hr; empty: everyone
+    cues: tuple[str, ...] = ()  # words that strongly mark the entry (a small ranking bonus)
 
     @property
     def all_phrasings(self) -> tuple[str, ...]:
@@ -129,6 +130,7 @@ def _entry(raw: Mapping[str, Any], categories: Iterable[str]) -> FaqEntry:
         actions=tuple(actions),
         source=str(raw.get("source", "")),
         audiences=frozenset(str(a) for a in raw.get("audiences") or ()),
+        cues=tuple(str(c) for c in raw.get("cues") or ()),
     )
 
 

@@ -77,7 +77,9 @@ def labels_from(faq: FaqIndex, intents_data: Mapping[str, Any]) -> list[Label]:
         for i in intents_from(intents_data)
     ]
     labels += [
-        Label(Kind.FAQ, e.id, e.all_phrasings, answer=e.answer, audiences=e.audiences)
+        Label(
+            Kind.FAQ, e.id, e.all_phrasings, answer=e.answer, audiences=e.audiences, cues=e.cues
+        )
         for e in faq.entries
     ]
     labels += [Label(Kind.SMALLTALK, k, v) for k, v in smalltalk_from(intents_data).items()]

@@ -170,7 +170,7 @@ class Understanding:
                 texts.append(phrasing)
         self._n_phrasings = len(texts)
         self._cues = {
-            label.key: tuple(c for c in (prepare(cue) for cue in label.cues) if c)
+            label.key: tuple(c for c in (prepare.for_cues(cue) for cue in label.cues) if c)
             for label in labels
             if label.cues
         }
@@ -210,7 +210,7 @@ class Understanding:
                 if cosine > semantic.get(owner, -1.0):
                     semantic[owner] = cosine
         a = self.fusion.answer_weight
-        prepared = self.prepare(text)
+        prepared = self.prepare.for_cues(text)
         cued = {key for key, cues in self._cues.items() if any(c in prepared for c in cues)}
         out = []
         for key, label in self.labels.items():

@@ -64,6 +64,13 @@ class TextPreparer:
             value = stripped or value
         return value
 
+    def for_cues(self, value: str) -> str:
+        """normalize → synonyms → noise removed, stop phrases kept (「連携したい」 stays itself)."""
+        value = normalize(value)
+        if self._synonym_re is not None:
+            value = self._synonym_re.sub(lambda m: self._synonyms[m.group()], value)
+        return _NOISE.sub("", value)
+
     def for_model(self, value: str) -> str:
         """NFKC with the synonyms applied, katakana and kanji as written (the model's input)."""
         value = unicodedata.normalize("NFKC", value)
