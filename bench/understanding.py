@@ -142,7 +142,8 @@ def grid_scores(understanding: Understanding, items: Sequence[dict]) -> grid.Sco
     ranked = [understanding.candidates(i["q"], i["audience"]) for i in items]
     shares = [hiragana_share(understanding.prepare.for_model(i["q"])) for i in items]
     wants = [expected(i) if not i["label"].startswith("oos") else "oos" for i in items]
-    return grid.scores(ranked, wants, shares, understanding.semantic_enabled)
+    known = [understanding.lexical.knows(i["q"]) for i in items]
+    return grid.scores(ranked, wants, shares, understanding.semantic_enabled, known)
 
 
 def tune(understanding: Understanding, items: Sequence[dict]) -> tuple[grid.Tuned, Report]:
@@ -155,6 +156,9 @@ def apply(understanding: Understanding, items: Sequence[dict], tuned: grid.Tuned
     decisions = []
     for item in items:
         scored = understanding.candidates(item["q"], item["audience"])
+        if not understanding.lexical.knows(item["q"]):
+            decisions.append((scored, Decision(Outcome.UNKNOWN, None)))
+            continue
         share = hiragana_share(understanding.prepare.for_model(item["q"]))
         semantic = understanding.semantic_enabled and share < tuned.cutoff
         fused = fuse(scored, tuned.weight if semantic else 1.0, tuned.cue_bonus)

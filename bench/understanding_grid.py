@@ -22,18 +22,18 @@ from chat.understanding.index import Bands, Candidate, Kind
 
 # The grid (bench/understanding.py --tune and --cv). Bands.candidates is not tuned.
 GRID = {
-    "answer": (0.3, 0.35, 0.4, 0.45, 0.5),
-    "margin": (0.0, 0.02, 0.04, 0.06),
-    "close": (0.2, 0.25, 0.3),
-    "off_topic": (0.25, 0.3, 0.35, 0.4),
-    "off_near": (0.0, 0.02, 0.04, 0.06),
+    "answer": (0.15, 0.2, 0.25),
+    "margin": (0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08),
+    "close": (0.2, 0.25),
+    "off_topic": (0.1, 0.15, 0.2),
+    "off_near": (0.03, 0.06, 0.09, 0.12),
     "smalltalk": (0.3, 1.01),
-    "answer_alone": (0.45, 0.55, 0.65, 1.01),
-    "min_lexical": (0.0, 0.1, 0.2),
+    "answer_alone": (0.45, 0.5, 0.55, 0.6, 0.65, 1.01),
+    "min_lexical": (0.0, 0.05, 0.1, 0.15, 0.2),
 }
-WEIGHTS = (0.3, 0.4, 0.5, 0.6)
-CUTOFFS = (0.7, 0.8, 1.01)
-CUE_BONUSES = (0.0, 0.03, 0.05, 0.08, 0.12)
+WEIGHTS = (0.4, 0.5, 0.6)
+CUTOFFS = (0.8, 1.01)
+CUE_BONUSES = (0.03, 0.05, 0.08, 0.12)
 NEG = -1e9
 
 
@@ -49,6 +49,7 @@ class Scores:
     hiragana: np.ndarray  # items: hiragana share of the model's input
     want: np.ndarray  # items: column of the expected label, -1 for out of scope
     semantic_enabled: bool
+    known: np.ndarray  # bool, items: the message shares a character pair with the index
 
     @property
     def kinds(self) -> list[Kind]:
@@ -64,6 +65,7 @@ class Scores:
             self.hiragana[rows],
             self.want[rows],
             self.semantic_enabled,
+            self.known[rows],
         )
 
 
@@ -72,6 +74,7 @@ def scores(
     wants: Sequence[str],
     shares: Sequence[float],
     semantic_enabled: bool,
+    known: Sequence[bool] | None = None,
 ) -> Scores:
     """Arrays from each item's `Understanding.candidates` (the labels offered to its audience)."""
     keys = tuple(sorted({c.key for r in ranked for c in r} | {w for w in wants if w != "oos"}))
@@ -87,7 +90,18 @@ def scores(
             lexical[row, j], semantic[row, j], cue[row, j] = c.lexical, c.semantic, c.cue
             offered[row, j] = True
     want = np.array([column.get(w, -1) if w != "oos" else -1 for w in wants])
-    return Scores(keys, lexical, semantic, cue, offered, np.asarray(shares), want, semantic_enabled)
+    known_rows = np.ones(len(ranked), dtype=bool) if known is None else np.asarray(known, bool)
+    return Scores(
+        keys,
+        lexical,
+        semantic,
+        cue,
+        offered,
+        np.asarray(shares),
+        want,
+        semantic_enabled,
+        known_rows,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class Features:
     top3: np.ndarray  # items × 3 columns
     off: np.ndarray  # best off-topic score
     disagree: np.ndarray
+    known: np.ndarray  # unknown outright when False (Understanding.decide)
     offer: dict[float, np.ndarray]  # min_lexical → score of the first "もしかして" candidate
 
 
@@ -155,6 +170,7 @@ def features(
         np.stack(top, axis=1),
         off,
         disagree,
+        s.known,
         offer,
     )
 
@@ -202,7 +218,7 @@ def evaluate(f: Features, want: np.ndarray, bands: Sequence[Bands]) -> Counts:
     )
     s1, s2, lex1 = f.s1[None, :], f.s2[None, :], f.lex1[None, :]
     redirect = (f.off[None, :] >= off_topic) & (f.off[None, :] >= s1 - off_near)
-    has_best = f.best[None, :] >= 0
+    has_best = (f.best >= 0)[None, :] & f.known[None, :]
     confident = (s1 >= answer) & (s1 - s2 >= margin)
     confident &= ~(f.disagree[None, :] & (s1 < alone))
     confident &= lex1 >= min_lex

@@ -68,6 +68,7 @@ class FaqIndex:
         off_topic: Mapping[str, Sequence[str]] | None = None,
         synonyms: Mapping[str, str] | None = None,
         stopwords: Sequence[str] = (),
+        off_topic_cues: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.categories = tuple(categories)
         self.entries = tuple(entries)
@@ -77,6 +78,8 @@ class FaqIndex:
         self.off_topic = {k: tuple(v) for k, v in (off_topic or {}).items()}
         self.synonyms = dict(synonyms or {})
         self.stopwords = tuple(stopwords)
+        # Words that mark an off-topic subject (楽天, Ponta…): the same bonus as an entry's cues.
+        self.off_topic_cues = {k: tuple(v) for k, v in (off_topic_cues or {}).items()}
 
     @classmethod
     def from_yaml(cls, path: Path = FAQ_PATH) -> FaqIndex:
@@ -98,6 +101,11 @@ class FaqIndex:
             off_topic,
             data.get("synonyms") or {},
             stopwords=data.get("stopwords") or (),
+            off_topic_cues={
+                str(s["id"]): [str(c) for c in s["cues"]]
+                for s in data.get("offtopic", [])
+                if s.get("cues")
+            },
         )
 
     # -- browsing ---------------------------------------------------------------------------

@@ -77,13 +77,14 @@ def labels_from(faq: FaqIndex, intents_data: Mapping[str, Any]) -> list[Label]:
         for i in intents_from(intents_data)
     ]
     labels += [
-        Label(
-            Kind.FAQ, e.id, e.all_phrasings, answer=e.answer, audiences=e.audiences, cues=e.cues
-        )
+        Label(Kind.FAQ, e.id, e.all_phrasings, answer=e.answer, audiences=e.audiences, cues=e.cues)
         for e in faq.entries
     ]
     labels += [Label(Kind.SMALLTALK, k, v) for k, v in smalltalk_from(intents_data).items()]
-    labels += [Label(Kind.OFFTOPIC, k, v) for k, v in faq.off_topic.items()]
+    labels += [
+        Label(Kind.OFFTOPIC, k, v, cues=faq.off_topic_cues.get(k, ()))
+        for k, v in faq.off_topic.items()
+    ]
     return labels
 
 

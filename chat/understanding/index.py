@@ -235,8 +235,8 @@ class Understanding:
 
     # -- the decision -----------------------------------------------------------------------
     def decide(self, text: str, audience: str) -> Decision:
-        if not self.prepare(text):
-            return Decision(Outcome.UNKNOWN, None)
+        if not self.prepare(text) or not self.lexical.knows(text):
+            return Decision(Outcome.UNKNOWN, None)  # nothing, or keyboard mashing
         scored = self.candidates(text, audience)
         disagree = self.lexical_weight(text) < 1.0 and not agree(scored)
         return decide(scored, self.bands, disagree)

@@ -117,6 +117,13 @@ class LexicalIndex:
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {g: w / norm for g, w in weights.items()}
 
+    def knows(self, query: str) -> bool:
+        """Whether the query shares a character pair with the indexed texts (one character: the
+        character itself). Keyboard mashing (asdfghjkl, ｈｓｊｋ) shares none."""
+        value = self.prepare(query)
+        pairs = grams(value, (2,)) if len(value) >= 2 else grams(value, (1,))
+        return any(gram in self._postings for gram in pairs)
+
     def cosines(self, query: str) -> dict[int, float]:
         """Cosine with every document sharing an n-gram with the query."""
         dots: dict[int, float] = defaultdict(float)
