@@ -147,7 +147,9 @@ def grid_scores(understanding: Understanding, items: Sequence[dict]) -> grid.Sco
 
 
 def tune(understanding: Understanding, items: Sequence[dict]) -> tuple[grid.Tuned, Report]:
-    tuned = grid.search(grid_scores(understanding, items))
+    tuned = grid.search(
+        grid_scores(understanding, items), grid.GRID, understanding.fusion.cue_bonus
+    )
     return tuned, apply(understanding, items, tuned)
 
 
@@ -195,7 +197,7 @@ def cross_validate(
     for held in folds(items, k):
         held_set = set(held)
         train = np.array([n for n in range(len(items)) if n not in held_set])
-        tuned = grid.search(scores.subset(train))
+        tuned = grid.search(scores.subset(train), grid.GRID, understanding.fusion.cue_bonus)
         out.append((tuned, apply(understanding, [items[n] for n in held], tuned)))
     return out
 

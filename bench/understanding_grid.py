@@ -25,7 +25,7 @@ GRID = {
     "answer": (0.15, 0.2, 0.25),
     "margin": (0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08),
     "close": (0.2, 0.25),
-    "off_topic": (0.1, 0.15, 0.2),
+    "off_topic": (0.1, 0.15, 0.2, 0.25),
     "off_near": (0.03, 0.06, 0.09, 0.12),
     "smalltalk": (0.3, 1.01),
     "answer_alone": (0.45, 0.5, 0.55, 0.6, 0.65, 1.01),
@@ -217,15 +217,17 @@ def evaluate(f: Features, want: np.ndarray, bands: Sequence[Bands]) -> Counts:
         col("min_lexical"),
     )
     s1, s2, lex1 = f.s1[None, :], f.s2[None, :], f.lex1[None, :]
-    redirect = (f.off[None, :] >= off_topic) & (f.off[None, :] >= s1 - off_near)
+    redirect = (f.off[None, :] >= off_topic) & (f.off[None, :] >= s1)
+    near = (f.off[None, :] >= off_topic) & (f.off[None, :] >= s1 - off_near)
     has_best = (f.best >= 0)[None, :] & f.known[None, :]
     confident = (s1 >= answer) & (s1 - s2 >= margin)
     confident &= ~(f.disagree[None, :] & (s1 < alone))
     confident &= lex1 >= min_lex
     lenient = f.small1[None, :] & (s1 >= small) & (lex1 >= min_lex)
-    answered = ~redirect & has_best & (confident | lenient)
+    sure = ~redirect & has_best & (confident | lenient)
+    answered = sure & ~near
     offer = np.stack([f.offer[b.min_lexical] for b in bands])
-    close_call = ~redirect & has_best & ~answered & (offer >= close)
+    close_call = ~redirect & has_best & ~sure & (offer >= close)
     in_scope = want >= 0
     right = (f.best == want)[None, :]
     return Counts(
@@ -247,13 +249,17 @@ class Tuned:
     objective: float
 
 
-def search(s: Scores, grid: dict[str, Sequence[float]] = GRID) -> Tuned:
-    """The best fusion setting and bands on these items (ties: the first in grid order)."""
+def search(
+    s: Scores, grid: dict[str, Sequence[float]] = GRID, lexical_only_cue_bonus: float = 0.0
+) -> Tuned:
+    """The best fusion setting and bands on these items (ties: the first in grid order).
+    Lexical only, the cue bonus is the shipped one (`fusion.cue_bonus` is shared)."""
     bands = band_grid(grid)
     weights = WEIGHTS if s.semantic_enabled else (1.0,)
     cutoffs = CUTOFFS if s.semantic_enabled else (1.01,)
+    cues = CUE_BONUSES if s.semantic_enabled else (lexical_only_cue_bonus,)
     best: Tuned | None = None
-    for weight, cutoff, cue_bonus in itertools.product(weights, cutoffs, CUE_BONUSES):
+    for weight, cutoff, cue_bonus in itertools.product(weights, cutoffs, cues):
         f = features(s, weight, cutoff, cue_bonus, grid["min_lexical"])
         values = evaluate(f, s.want, bands).objective()
         i = int(np.argmax(values))

@@ -5,8 +5,8 @@ A label scores the best of its phrasings; a FAQ entry's lexical score also count
 text (`answer_weight`). The fused score is `lexical_weight * lexical + (1 - lexical_weight) *
 semantic`. `decide` turns the ranking into: a confident answer (best ≥ `answer` and `margin`
 ahead of the runner-up), "もしかして" (best ≥ `close`: the 2–3 best intents/entries as buttons), a
-known off-topic subject (polite redirect; also when it is `off_near` behind the best answer), or
-unknown. A label's cue words (intents.yaml `cues`) add `cue_bonus` to its fused score. The bands
+known off-topic subject (polite redirect; also instead of an answer when the subject is only
+`off_near` behind it), or unknown. A label's cue words (intents.yaml `cues`) add `cue_bonus` to its fused score. The bands
 are tuned on the dev half of the evaluation set only (bench/understanding.py --tune).
 """
 
@@ -63,8 +63,8 @@ class Bands:
     margin: float = 0.05
     close: float = 0.3
     off_topic: float = 0.4
-    # A near miss: the best off-topic subject (at least `off_topic`) this close behind the best
-    # answer still wins — a polite redirect instead of a wrong answer (楽天ポイントの残高).
+    # A near miss: an answer with the best off-topic subject (at least `off_topic`) this close
+    # behind becomes a polite redirect instead (楽天ポイントの残高); a "もしかして" stays one.
     off_near: float = 0.0
     smalltalk: float = 1.01  # small talk at least this is answered even without the margin
     # When the lexical and the semantic score each rank another label first, the best is
@@ -276,7 +276,7 @@ def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Dec
     off = next((c for c in scored if c.kind is Kind.OFFTOPIC), None)
     best = ranked[0] if ranked else None
     best_score = best.score if best else 0.0
-    if off is not None and off.score >= b.off_topic and off.score >= best_score - b.off_near:
+    if off is not None and off.score >= b.off_topic and off.score >= best_score:
         return Decision(Outcome.OFF_TOPIC, off)
     if best is None:
         return Decision(Outcome.UNKNOWN, None)
@@ -289,6 +289,9 @@ def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Dec
     # Small talk that is not quite sure is still answered: a friendly reply costs nothing.
     lenient = best.kind is Kind.SMALLTALK and best.score >= b.smalltalk
     if confident or (lenient and best.lexical >= b.min_lexical):
+        # A near miss: rather a polite redirect than a confident wrong answer.
+        if off is not None and off.score >= b.off_topic and off.score >= best.score - b.off_near:
+            return Decision(Outcome.OFF_TOPIC, off)
         return Decision(Outcome.ANSWER, best, tuple(ranked[: b.candidates]))
     # "もしかして": intents and entries only (never small talk), each with some lexical evidence
     # (half the answer's), the two best and a third only if it is plausible too.
