@@ -6,8 +6,9 @@ text (`answer_weight`). The fused score is `lexical_weight * lexical + (1 - lexi
 semantic`. `decide` turns the ranking into: a confident answer (best ≥ `answer` and `margin`
 ahead of the runner-up), "もしかして" (best ≥ `close`: the 2–3 best intents/entries as buttons), a
 known off-topic subject (polite redirect; also instead of an answer when the subject is only
-`off_near` behind it), or unknown. A label's cue words (intents.yaml `cues`) add `cue_bonus` to its fused score. The bands
-are tuned on the dev half of the evaluation set only (bench/understanding.py --tune).
+`off_near` behind it), or unknown. A label's cue words (intents.yaml `cues`) add `cue_bonus` to
+its fused score. The bands are tuned on the dev half of the evaluation set only
+(bench/understanding.py --tune).
 """
 
 from __future__ import annotations
