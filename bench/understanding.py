@@ -2,8 +2,9 @@
 
     python bench/understanding.py                 # figures on the test half (the honest ones)
     python bench/understanding.py --half dev      # the same on the dev half
-    python bench/understanding.py --tune          # grid-search fusion and bands on DEV only
-    python bench/understanding.py --tune --write  # … and write chat/understanding/tuning.yaml
+    python bench/understanding.py --cv [--folds 4]  # held-out figures: tune on k-1 dev folds
+    python bench/understanding.py --tune          # grid-search on all of DEV, write tuning.yaml
+    python bench/understanding.py --tune --dry-run  # … without writing it
     python bench/understanding.py --lexical-only  # without the sentence-embedding model
 
 Prints top-1 / top-3 (intents, FAQ entries and small talk ranked first / in the first three),
@@ -19,8 +20,8 @@ I see my balance") is the balance intent since the FAQ entry became it; for empl
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import random
 import resource
 import statistics
 import subprocess
@@ -34,11 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
+from bench import understanding_grid as grid  # noqa: E402
 from chat.understanding import data  # noqa: E402
 from chat.understanding.index import (  # noqa: E402
-    Bands,
     Candidate,
     Decision,
     Kind,
@@ -128,83 +130,89 @@ def run(understanding: Understanding, items: Sequence[dict]) -> list[tuple[list,
 # -- tuning (dev half only) ---------------------------------------------------------------------
 def objective(report: Report) -> float:
     """Most answered right among the settings that keep wrong answers ≤ 1% and OOS recall
-    ≥ 0.90 on the tuning items (held out, wrong answers come out ~4 points higher: --cv);
-    otherwise a heavy price per wrong answer."""
+    ≥ 0.90 on the tuning items (held out, wrong answers come out higher: --cv); otherwise a
+    heavy price per wrong answer. bench/understanding_grid.py computes the same over the grid."""
     if report.rate("wrong") <= 0.01 and report.rate("oos_ok") >= 0.90:
         return 10 + report.rate("answered")
     return report.rate("answered") + report.rate("oos_ok") - 4 * report.rate("wrong")
 
 
-def _head(ranked: list[Candidate], n: int = 5) -> list[Candidate]:
-    labels = [c for c in ranked if c.kind is not Kind.OFFTOPIC][:n]
-    off = [c for c in ranked if c.kind is Kind.OFFTOPIC][:1]
-    return sorted(labels + off, key=lambda c: (-c.score, c.key))
+def grid_scores(understanding: Understanding, items: Sequence[dict]) -> grid.Scores:
+    """Every item scored once, as arrays for the vectorised grid search."""
+    ranked = [understanding.candidates(i["q"], i["audience"]) for i in items]
+    shares = [hiragana_share(understanding.prepare.for_model(i["q"])) for i in items]
+    wants = [expected(i) if not i["label"].startswith("oos") else "oos" for i in items]
+    known = [understanding.lexical.knows(i["q"]) for i in items]
+    return grid.scores(ranked, wants, shares, understanding.semantic_enabled, known)
 
 
-def tune(
-    understanding: Understanding, items: Sequence[dict]
-) -> tuple[tuple[float, float], Bands, Report]:
-    cached = [understanding.candidates(i["q"], i["audience"]) for i in items]
-    weights = [1.0] if not understanding.semantic_enabled else [0.3, 0.4, 0.5, 0.6]
-    grid = itertools.product(
-        [0.35, 0.4, 0.45, 0.5],  # answer
-        [0.0, 0.02, 0.04],  # margin
-        [0.2, 0.25, 0.3],  # close
-        [0.3, 0.35, 0.4],  # off_topic
-        [0.3, 1.01],  # smalltalk
-        [0.55, 0.65, 1.01],  # answer_alone
-        [0.0, 0.1, 0.2],  # min_lexical
+def tune(understanding: Understanding, items: Sequence[dict]) -> tuple[grid.Tuned, Report]:
+    tuned = grid.search(
+        grid_scores(understanding, items), grid.GRID, understanding.fusion.cue_bonus
     )
-    grid = list(grid)
-    best: tuple[float, float, Bands, Report] | None = None
-    shares = [hiragana_share(i["q"]) for i in items]
-    for w, cutoff in itertools.product(weights, [0.7, 0.8, 1.01]):
-        # A decision needs only the few best labels and the best off-topic subject.
-        used = [understanding.semantic_enabled and share < cutoff for share in shares]
-        fused = [
-            (_head(fuse(c, w if semantic else 1.0)), semantic and not agree(c))
-            for c, semantic in zip(cached, used, strict=True)
-        ]
-        for answer, margin, close, off, small, alone, min_lex in grid:
-            if close > answer:
-                continue
-            bands = Bands(answer, margin, close, off, small, alone, min_lex)
-            decisions = [(f, decide(f, bands, disagree)) for f, disagree in fused]
-            report = score(items, decisions)
-            value = objective(report)
-            if best is None or value > best[0]:
-                best = (value, (w, cutoff), bands, report)
-    assert best is not None
-    return best[1], best[2], best[3]
+    return tuned, apply(understanding, items, tuned)
 
 
-def apply(
-    understanding: Understanding,
-    items: Sequence[dict],
-    setting: tuple[float, float],
-    bands: Bands,
-) -> Report:
-    """The figures of `items` under a tuned setting (lexical weight, hiragana cutoff, bands)."""
-    w, cutoff = setting
+def apply(understanding: Understanding, items: Sequence[dict], tuned: grid.Tuned) -> Report:
+    """The figures of `items` under a tuned setting, through `index.decide` itself."""
     decisions = []
     for item in items:
         scored = understanding.candidates(item["q"], item["audience"])
-        semantic = understanding.semantic_enabled and hiragana_share(item["q"]) < cutoff
-        fused = fuse(scored, w if semantic else 1.0)
-        decisions.append((fused, decide(fused, bands, semantic and not agree(scored))))
+        if not understanding.lexical.knows(item["q"]):
+            decisions.append((scored, Decision(Outcome.UNKNOWN, None)))
+            continue
+        share = hiragana_share(understanding.prepare.for_model(item["q"]))
+        semantic = understanding.semantic_enabled and share < tuned.cutoff
+        fused = fuse(scored, tuned.weight if semantic else 1.0, tuned.cue_bonus)
+        disagree = semantic and not agree(fused)
+        decisions.append((fused, decide(fused, tuned.bands, disagree)))
     return score(items, decisions)
 
 
-def cross_validate(understanding: Understanding, items: Sequence[dict]) -> list[Report]:
-    """Two folds of the DEV half (alternate items of each label): tune on one, measure the
-    other — an estimate of the figures on unseen questions that the dev fit overstates."""
-    ordered = sorted(items, key=lambda i: (i["label"], i["q"]))
-    folds = [ordered[0::2], ordered[1::2]]
-    reports = []
-    for k in (0, 1):
-        setting, bands, _ = tune(understanding, folds[k])
-        reports.append(apply(understanding, folds[1 - k], setting, bands))
-    return reports
+def folds(items: Sequence[dict], k: int, seed: int = 14) -> list[list[int]]:
+    """Item numbers in `k` folds, stratified by label: each label's items shuffled with a fixed
+    seed and dealt round the folds (the dealing starts where the previous label's stopped)."""
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for n, item in enumerate(items):
+        by_label[item["label"]].append(n)
+    rng = random.Random(seed)
+    out: list[list[int]] = [[] for _ in range(k)]
+    turn = 0
+    for label in sorted(by_label):
+        members = by_label[label]
+        rng.shuffle(members)
+        for n in members:
+            out[turn % k].append(n)
+            turn += 1
+    return [sorted(f) for f in out]
+
+
+def cross_validate(
+    understanding: Understanding, items: Sequence[dict], k: int = 4
+) -> list[tuple[grid.Tuned, Report]]:
+    """Tune on k-1 folds of the DEV half, measure the held-out fold, for each fold: an estimate
+    of the figures on unseen questions that the in-sample fit overstates."""
+    scores = grid_scores(understanding, items)
+    out = []
+    for held in folds(items, k):
+        held_set = set(held)
+        train = np.array([n for n in range(len(items)) if n not in held_set])
+        tuned = grid.search(scores.subset(train), grid.GRID, understanding.fusion.cue_bonus)
+        out.append((tuned, apply(understanding, [items[n] for n in held], tuned)))
+    return out
+
+
+def mean_report(reports: Sequence[Report]) -> Report:
+    """The held-out folds pooled (each item is held out exactly once)."""
+    total = Report()
+    for r in reports:
+        for name in ("n_in", "n_out", "top1", "top3", "answered", "close", "oos_ok", "wrong"):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        for label, (right, n) in r.per_label.items():
+            total.per_label[label][0] += right
+            total.per_label[label][1] += n
+        total.misses += r.misses
+    return total
 
 
 # -- speed and size -----------------------------------------------------------------------------
@@ -268,6 +276,14 @@ def control_figures(half: str) -> str:
     return f"in-form control words: {right}/{total} = {right / max(total, 1):.3f}"
 
 
+def describe(tuned: grid.Tuned) -> str:
+    bands = {k: v for k, v in tuned.bands.__dict__.items() if k != "candidates"}
+    return (
+        f"lexical_weight={tuned.weight} hiragana_cutoff={tuned.cutoff} "
+        f"cue_bonus={tuned.cue_bonus} bands={bands}"
+    )
+
+
 def print_report(name: str, report: Report, show_misses: int) -> None:
     print(f"== {name}: {report.n_in} in scope, {report.n_out} out of scope")
     print(f"top-1            {report.rate('top1'):.3f}   (target ≥ {TARGETS['top1']})")
@@ -296,13 +312,16 @@ def main(
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--half", choices=("dev", "test"), default="test")
     parser.add_argument("--tune", action="store_true", help="grid-search on the DEV half")
-    parser.add_argument("--write", action="store_true", help="with --tune: write tuning.yaml")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="with --tune: do not write tuning.yaml"
+    )
     parser.add_argument("--lexical-only", action="store_true")
     parser.add_argument(
         "--cv",
         action="store_true",
-        help="2-fold cross-validation on the DEV half (held-out figures)",
+        help="k-fold cross-validation on the DEV half (tune on k-1 folds, measure the other)",
     )
+    parser.add_argument("--folds", type=int, default=4, help="with --cv: the number of folds")
     parser.add_argument("--misses", type=int, default=0, help="print this many misses")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
     args = parser.parse_args(argv)
@@ -315,25 +334,33 @@ def main(
     print(f"semantic model: {'on' if understanding.semantic_enabled else 'off (lexical only)'}")
 
     if args.cv:
-        for k, report in enumerate(cross_validate(understanding, questions("dev"))):
-            print_report(f"dev fold {k + 1} held out", report, args.misses)
+        results = cross_validate(understanding, questions("dev"), args.folds)
+        for k, (tuned, report) in enumerate(results):
+            print(
+                f"fold {k + 1}: top-1 {report.rate('top1'):.3f} answered "
+                f"{report.rate('answered'):.3f} OOS {report.rate('oos_ok'):.3f} wrong "
+                f"{report.rate('wrong'):.3f}  (tuned: {describe(tuned)})"
+            )
+        pooled = mean_report([r for _, r in results])
+        print_report(f"dev, {args.folds}-fold held out (pooled)", pooled, args.misses)
         return 0
 
     if args.tune:
         dev = questions("dev")
-        (weight, cutoff), bands, report = tune(understanding, dev)
-        print(f"tuned on dev: lexical_weight={weight} hiragana_cutoff={cutoff} bands={bands}")
+        tuned, report = tune(understanding, dev)
+        print(f"tuned on dev: {describe(tuned)}")
         print_report(
             "dev, in-sample (tuned on these: see --cv and the test half)", report, args.misses
         )
-        if args.write:
+        if not args.dry_run:
             tuning = yaml.safe_load(data.TUNING_PATH.read_text(encoding="utf-8"))
             key = "lexical_only_bands" if not understanding.semantic_enabled else "bands"
-            values = {k: v for k, v in bands.__dict__.items() if k != "candidates"}
+            values = {k: v for k, v in tuned.bands.__dict__.items() if k != "candidates"}
             tuning[key] = values
             if understanding.semantic_enabled:
-                tuning["fusion"]["lexical_weight"] = weight
-                tuning["fusion"]["hiragana_cutoff"] = cutoff
+                tuning["fusion"]["lexical_weight"] = tuned.weight
+                tuning["fusion"]["hiragana_cutoff"] = tuned.cutoff
+                tuning["fusion"]["cue_bonus"] = tuned.cue_bonus
             header = "".join(
                 line + "\n"
                 for line in data.TUNING_PATH.read_text(encoding="utf-8").splitlines()

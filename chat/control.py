@@ -5,7 +5,8 @@ Pure: `recognize(text)` returns the control it means, or None. The word lists ar
 as kana (戻って = もどって), without punctuation
 or emoji, with one leading filler (やっぱり, もう, …) and polite or casual endings (です, ます,
 してください, ね, …) dropped; one slip is forgiven in kana or Latin words of four
-characters or more.
+characters or more. A short utterance that contains one of `contains` (やり直, 最初から, …) means
+that control too, and a lone question mark asks for help.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from common.textnorm import normalize
 
 TYPO_MIN_CHARS = 4  # shorter words must match exactly: one slip in 3 characters is another word
 TYPO_MIN_RATIO = 0.8
+CONTAINS_MAX_CHARS = 16  # `contains` fragments steer short utterances only, never a sentence
 
 
 class Control(StrEnum):
@@ -92,6 +94,16 @@ def _words() -> dict[str, Control]:
     return words
 
 
+@lru_cache(maxsize=1)
+def _fragments() -> tuple[tuple[str, Control], ...]:
+    pairs = [
+        (_read(normalize(str(fragment))), Control(name))
+        for name, fragments in (_data().get("contains") or {}).items()
+        for fragment in fragments
+    ]
+    return tuple(sorted(pairs, key=lambda p: len(p[0]), reverse=True))
+
+
 def _candidates(text: str) -> list[str]:
     core = _strip_marks(_read(normalize(text)))
     found = [_drop_endings(core)]
@@ -113,11 +125,18 @@ def recognize(text: str) -> Control | None:
     """The control word `text` means, or None (then it is an ordinary answer)."""
     if len(text) > 40:  # a sentence, not a control word
         return None
+    if text.strip() and set(normalize(text).replace(" ", "")) <= {"?"}:
+        return Control.HELP  # 「?」「？？」 alone
     words = _words()
     candidates = _candidates(text)
     for core in candidates:
         if core in words:
             return words[core]
+    for core in candidates:
+        if len(core) <= CONTAINS_MAX_CHARS:
+            for fragment, control in _fragments():
+                if fragment in core:
+                    return control
     for core in candidates:
         if len(core) < TYPO_MIN_CHARS or not _kana_or_latin(core):
             continue

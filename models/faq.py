@@ -51,6 +51,7 @@ class FaqEntry:
     actions: tuple[FaqAction, ...] = ()
     source: str = ""
     audiences: frozenset[str] = frozenset()  # guest / employee / hr; empty: everyone
+    cues: tuple[str, ...] = ()  # words that strongly mark the entry (a small ranking bonus)
 
     @property
     def all_phrasings(self) -> tuple[str, ...]:
@@ -67,6 +68,7 @@ class FaqIndex:
         off_topic: Mapping[str, Sequence[str]] | None = None,
         synonyms: Mapping[str, str] | None = None,
         stopwords: Sequence[str] = (),
+        off_topic_cues: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.categories = tuple(categories)
         self.entries = tuple(entries)
@@ -76,6 +78,8 @@ class FaqIndex:
         self.off_topic = {k: tuple(v) for k, v in (off_topic or {}).items()}
         self.synonyms = dict(synonyms or {})
         self.stopwords = tuple(stopwords)
+        # Words that mark an off-topic subject (楽天, Ponta…): the same bonus as an entry's cues.
+        self.off_topic_cues = {k: tuple(v) for k, v in (off_topic_cues or {}).items()}
 
     @classmethod
     def from_yaml(cls, path: Path = FAQ_PATH) -> FaqIndex:
@@ -97,6 +101,11 @@ class FaqIndex:
             off_topic,
             data.get("synonyms") or {},
             stopwords=data.get("stopwords") or (),
+            off_topic_cues={
+                str(s["id"]): [str(c) for c in s["cues"]]
+                for s in data.get("offtopic", [])
+                if s.get("cues")
+            },
         )
 
     # -- browsing ---------------------------------------------------------------------------
@@ -129,6 +138,7 @@ def _entry(raw: Mapping[str, Any], categories: Iterable[str]) -> FaqEntry:
         actions=tuple(actions),
         source=str(raw.get("source", "")),
         audiences=frozenset(str(a) for a in raw.get("audiences") or ()),
+        cues=tuple(str(c) for c in raw.get("cues") or ()),
     )
 
 

@@ -47,6 +47,14 @@ TODAY = date(2026, 4, 1)
         ("最初からやり直します", Control.RESTART),
         ("はじめからお願いします", Control.RESTART),
         ("やり直したい", Control.RESTART),
+        ("?", Control.HELP),
+        ("？？", Control.HELP),
+        ("全部やりなおしで", Control.RESTART),
+        ("もう一回最初からお願いします", Control.RESTART),
+        ("やっぱりやめました", Control.CANCEL),
+        ("いいです、また今度にしておきます", Control.CANCEL),
+        ("一つ前の画面に戻してください", Control.BACK),
+        ("何を書けばいいですか", Control.HELP),
     ],
 )
 def test_control_words_however_typed(typed, control):
@@ -62,6 +70,9 @@ def test_control_words_however_typed(typed, control):
         "はい",
         "送信",
         "わからない",  # an answer of the member-ID step
+        "最初の申請は先月出しました",  # 最初 alone is not 最初から
+        "3月末にやめた佐藤さんです",
+        "?について",
         "2027/1/31",
         "🙂",
         "前の質問に答える",

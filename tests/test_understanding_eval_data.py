@@ -25,7 +25,12 @@ OPTIONAL = {"context", "near_miss"}
 
 
 def everything() -> list[dict]:
-    return [item for half in HALVES for item in load(half)]
+    """Every distinct utterance of both halves (the retired test half also sits in dev)."""
+    seen: dict[str, dict] = {}
+    for half in HALVES:
+        for item in load(half):
+            seen.setdefault(item["q"], item)
+    return list(seen.values())
 
 
 def fold(text: str) -> str:
@@ -34,13 +39,14 @@ def fold(text: str) -> str:
 
 @pytest.mark.parametrize("half", HALVES)
 def test_items_are_well_formed(half: str) -> None:
-    labels = allowed_labels()
+    labels = allowed_labels(half)
     items = load(half)
     assert items
     for item in items:
         assert REQUIRED <= set(item) <= REQUIRED | OPTIONAL, item
         assert isinstance(item["q"], str) and item["q"] == item["q"].strip() != "", item
-        assert item["label"] in labels, item
+        # The bench reads a moved entry's label as its ALIASES target, in either half.
+        assert ALIASES.get(item["label"], item["label"]) in labels, item
         assert item["audience"] in AUDIENCES, item
         is_control = group(item["label"]) == "control"
         assert (item.get("context") == "form") == is_control, item
@@ -49,15 +55,26 @@ def test_items_are_well_formed(half: str) -> None:
         assert "near_miss" not in item or item["label"] == "oos", item
 
 
-def test_no_utterance_is_given_twice_within_or_across_halves() -> None:
-    counts = Counter(item["q"] for item in everything())
+@pytest.mark.parametrize("half", HALVES)
+def test_no_utterance_is_given_twice_within_a_half(half: str) -> None:
+    counts = Counter(item["q"] for item in load(half))
     assert [q for q, n in counts.items() if n > 1] == []
 
 
-def test_both_halves_hold_every_label() -> None:
-    labels = allowed_labels()
-    for half in HALVES:
-        assert labels - {item["label"] for item in load(half)} == set(), half
+def test_the_test_half_shares_no_utterance_with_dev() -> None:
+    dev = {item["q"] for item in load("dev")}
+    test = [item["q"] for item in load("test")]
+    shared = [q for q in test if q in dev]
+    # The one allowed exception: the retired test half, wholly appended to dev on 2026-12-03,
+    # stays in understanding_test.yaml until the lead installs the new, independent one.
+    assert shared == [] or shared == test, shared[:5]
+
+
+def test_dev_holds_every_label_and_test_every_non_faq_label() -> None:
+    dev = {ALIASES.get(item["label"], item["label"]) for item in load("dev")}
+    assert allowed_labels("dev") - set(ALIASES) - dev == set()
+    test = {item["label"] for item in load("test")}
+    assert {label for label in allowed_labels("test") if group(label) != "faq"} - test == set()
 
 
 def test_minimum_counts_hold_in_total() -> None:

@@ -33,6 +33,7 @@ class Intent:
     label: str
     examples: tuple[str, ...]
     audiences: frozenset[str] = frozenset()
+    cues: tuple[str, ...] = ()
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -58,7 +59,9 @@ def intents_from(data: Mapping[str, Any]) -> list[Intent]:
             raise UnderstandingDataError(f"intent {intent_id or '?'}: id and a label ≤ 20 chars")
         if len(examples) < 10:
             raise UnderstandingDataError(f"intent {intent_id}: needs 10 or more examples")
-        out.append(Intent(intent_id, label, examples, _audiences(raw.get("audiences"), intent_id)))
+        cues = tuple(str(c) for c in raw.get("cues") or ())
+        audiences = _audiences(raw.get("audiences"), intent_id)
+        out.append(Intent(intent_id, label, examples, audiences, cues))
     if len({i.id for i in out}) != len(out):
         raise UnderstandingDataError("duplicate intent id")
     return out
@@ -70,15 +73,18 @@ def smalltalk_from(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 
 def labels_from(faq: FaqIndex, intents_data: Mapping[str, Any]) -> list[Label]:
     labels = [
-        Label(Kind.INTENT, i.id, i.examples, audiences=i.audiences)
+        Label(Kind.INTENT, i.id, i.examples, audiences=i.audiences, cues=i.cues)
         for i in intents_from(intents_data)
     ]
     labels += [
-        Label(Kind.FAQ, e.id, e.all_phrasings, answer=e.answer, audiences=e.audiences)
+        Label(Kind.FAQ, e.id, e.all_phrasings, answer=e.answer, audiences=e.audiences, cues=e.cues)
         for e in faq.entries
     ]
     labels += [Label(Kind.SMALLTALK, k, v) for k, v in smalltalk_from(intents_data).items()]
-    labels += [Label(Kind.OFFTOPIC, k, v) for k, v in faq.off_topic.items()]
+    labels += [
+        Label(Kind.OFFTOPIC, k, v, cues=faq.off_topic_cues.get(k, ()))
+        for k, v in faq.off_topic.items()
+    ]
     return labels
 
 

@@ -5,8 +5,10 @@ A label scores the best of its phrasings; a FAQ entry's lexical score also count
 text (`answer_weight`). The fused score is `lexical_weight * lexical + (1 - lexical_weight) *
 semantic`. `decide` turns the ranking into: a confident answer (best ≥ `answer` and `margin`
 ahead of the runner-up), "もしかして" (best ≥ `close`: the 2–3 best intents/entries as buttons), a
-known off-topic subject (polite redirect), or unknown. The bands are tuned on the dev half of
-the evaluation set only (bench/understanding.py --tune).
+known off-topic subject (polite redirect; also instead of an answer when the subject is only
+`off_near` behind it), or unknown. A label's cue words (intents.yaml `cues`) add `cue_bonus` to
+its fused score. The bands are tuned on the dev half of the evaluation set only
+(bench/understanding.py --tune).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Label:
     phrasings: tuple[str, ...]
     answer: str = ""  # a FAQ entry's answer text (scored lexically with answer_weight)
     audiences: frozenset[str] = frozenset()  # empty: everyone
+    cues: tuple[str, ...] = ()  # words that strongly mark it (Fusion.cue_bonus when present)
 
     @property
     def key(self) -> str:
@@ -61,6 +64,9 @@ class Bands:
     margin: float = 0.05
     close: float = 0.3
     off_topic: float = 0.4
+    # A near miss: an answer with the best off-topic subject (at least `off_topic`) this close
+    # behind becomes a polite redirect instead (楽天ポイントの残高); a "もしかして" stays one.
+    off_near: float = 0.0
     smalltalk: float = 1.01  # small talk at least this is answered even without the margin
     # When the lexical and the semantic score each rank another label first, the best is
     # answered only at this score or above (else "もしかして"): most wrong answers on the dev
@@ -83,6 +89,8 @@ class Fusion:
     # The model cannot read words spelt in hiragana (ぽいんと, たいしょく): a message whose
     # letters are at least this share hiragana is ranked by its lexical score alone.
     hiragana_cutoff: float = 1.01
+    # Added to a label's fused score when one of its cue words is in the normalised message.
+    cue_bonus: float = 0.0
 
 
 _HIRAGANA = re.compile("[\u3041-\u3096]")
@@ -100,6 +108,7 @@ class Candidate:
     score: float
     lexical: float
     semantic: float
+    cue: bool = False  # one of the label's cue words is in the message
 
     @property
     def kind(self) -> Kind:
@@ -161,6 +170,11 @@ class Understanding:
                 self._owners.append(label.key)
                 texts.append(phrasing)
         self._n_phrasings = len(texts)
+        self._cues = {
+            label.key: tuple(c for c in (prepare.for_cues(cue) for cue in label.cues) if c)
+            for label in labels
+            if label.cues
+        }
         for label in labels:
             if label.answer:
                 self._answer_of[len(texts)] = label.key
@@ -197,6 +211,8 @@ class Understanding:
                 if cosine > semantic.get(owner, -1.0):
                     semantic[owner] = cosine
         a = self.fusion.answer_weight
+        prepared = self.prepare.for_cues(text)
+        cued = {key for key, cues in self._cues.items() if any(c in prepared for c in cues)}
         out = []
         for key, label in self.labels.items():
             if not label.offered_to(audience):
@@ -204,8 +220,8 @@ class Understanding:
             lex = lexical.get(key, 0.0)
             if label.answer:
                 lex = (1 - a) * lex + a * answers.get(key, 0.0)
-            out.append(Candidate(key, 0.0, lex, max(semantic.get(key, 0.0), 0.0)))
-        return fuse(out, self.lexical_weight(text))
+            out.append(Candidate(key, 0.0, lex, max(semantic.get(key, 0.0), 0.0), key in cued))
+        return fuse(out, self.lexical_weight(text), self.fusion.cue_bonus)
 
     def lexical_weight(self, text: str) -> float:
         share = hiragana_share(self.prepare.for_model(text))
@@ -220,19 +236,27 @@ class Understanding:
 
     # -- the decision -----------------------------------------------------------------------
     def decide(self, text: str, audience: str) -> Decision:
-        if not self.prepare(text):
-            return Decision(Outcome.UNKNOWN, None)
+        if not self.prepare(text) or not self.lexical.knows(text):
+            return Decision(Outcome.UNKNOWN, None)  # nothing, or keyboard mashing
         scored = self.candidates(text, audience)
         disagree = self.lexical_weight(text) < 1.0 and not agree(scored)
         return decide(scored, self.bands, disagree)
 
 
-def fuse(candidates: Sequence[Candidate], lexical_weight: float) -> list[Candidate]:
-    """Scores `lexical_weight * lexical + (1 - lexical_weight) * semantic`, best first (ties by
-    key, so the order is stable)."""
+def fuse(
+    candidates: Sequence[Candidate], lexical_weight: float, cue_bonus: float = 0.0
+) -> list[Candidate]:
+    """Scores `lexical_weight * lexical + (1 - lexical_weight) * semantic` (+ `cue_bonus` when
+    a cue word of the label is in the message), best first (ties by key: a stable order)."""
     w = lexical_weight
     out = [
-        Candidate(c.key, w * c.lexical + (1 - w) * c.semantic, c.lexical, c.semantic)
+        Candidate(
+            c.key,
+            w * c.lexical + (1 - w) * c.semantic + (cue_bonus if c.cue else 0.0),
+            c.lexical,
+            c.semantic,
+            c.cue,
+        )
         for c in candidates
     ]
     out.sort(key=lambda c: (-c.score, c.key))
@@ -266,6 +290,9 @@ def decide(scored: Sequence[Candidate], b: Bands, disagree: bool = False) -> Dec
     # Small talk that is not quite sure is still answered: a friendly reply costs nothing.
     lenient = best.kind is Kind.SMALLTALK and best.score >= b.smalltalk
     if confident or (lenient and best.lexical >= b.min_lexical):
+        # A near miss: rather a polite redirect than a confident wrong answer.
+        if off is not None and off.score >= b.off_topic and off.score >= best.score - b.off_near:
+            return Decision(Outcome.OFF_TOPIC, off)
         return Decision(Outcome.ANSWER, best, tuple(ranked[: b.candidates]))
     # "もしかして": intents and entries only (never small talk), each with some lexical evidence
     # (half the answer's), the two best and a third only if it is plausible too.

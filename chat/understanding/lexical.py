@@ -64,6 +64,13 @@ class TextPreparer:
             value = stripped or value
         return value
 
+    def for_cues(self, value: str) -> str:
+        """normalize → synonyms → noise removed, stop phrases kept (「連携したい」 stays itself)."""
+        value = normalize(value)
+        if self._synonym_re is not None:
+            value = self._synonym_re.sub(lambda m: self._synonyms[m.group()], value)
+        return _NOISE.sub("", value)
+
     def for_model(self, value: str) -> str:
         """NFKC with the synonyms applied, katakana and kanji as written (the model's input)."""
         value = unicodedata.normalize("NFKC", value)
@@ -109,6 +116,13 @@ class LexicalIndex:
         }
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {g: w / norm for g, w in weights.items()}
+
+    def knows(self, query: str) -> bool:
+        """Whether the query shares a character pair with the indexed texts (one character: the
+        character itself). Keyboard mashing (asdfghjkl, ｈｓｊｋ) shares none."""
+        value = self.prepare(query)
+        pairs = grams(value, (2,)) if len(value) >= 2 else grams(value, (1,))
+        return any(gram in self._postings for gram in pairs)
 
     def cosines(self, query: str) -> dict[int, float]:
         """Cosine with every document sharing an n-gram with the query."""
