@@ -121,7 +121,15 @@ class ApiCaller:
         }
         self.sleep = sleep
 
-    def _call(self, endpoint: str, fn: Callable[[], ApiResponse]) -> ApiResponse:
+    def _call(
+        self,
+        endpoint: str,
+        fn: Callable[[], ApiResponse],
+        *,
+        expected: frozenset[int] = frozenset(),
+    ) -> ApiResponse:
+        """`fn()`'s answer; LineApiError when it failed for good. An `expected` status (a 404
+        that answers "is there one?") is logged at INFO, not WARNING."""
         attempt = 0
         ambiguous = False
         while True:
@@ -138,7 +146,7 @@ class ApiCaller:
                 message = error_message(exc.body)
                 # As after a timeout, LINE may have processed a call it answered with a 5xx.
                 ambiguous = ambiguous or status >= 500
-                log_call(endpoint, status, request_id, attempt, started, message)
+                log_call(endpoint, status, request_id, attempt, started, message, expected)
                 calls_counter(endpoint, str(status)).inc()
                 if status == 409 and header(exc.headers, ACCEPTED_REQUEST_ID_HEADER):
                     raise AlreadyAccepted(header(exc.headers, ACCEPTED_REQUEST_ID_HEADER)) from exc
@@ -187,6 +195,7 @@ def log_call(
     attempt: int,
     started: float,
     error: str = "",
+    expected: frozenset[int] = frozenset(),
 ) -> None:
     fields: dict[str, Any] = {
         "event": "line_api_call",
@@ -198,7 +207,9 @@ def log_call(
     }
     if error:
         fields["error"] = error
-    if status is None or status >= 400:
+    if status in expected:
+        level = logging.INFO
+    elif status is None or status >= 400:
         level = logging.WARNING
     else:  # a bulk job's pushes are one line per run, and each is recorded in the outbox
         level = logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO

@@ -20,6 +20,9 @@ from adapters.line_api.errors import LineApiError
 from adapters.line_api.validation import validate_request
 from common.config import Settings
 
+# "There is none" to the calls that ask whether there is one: an answer, not a failure.
+NO_SUCH_THING = frozenset({404})
+
 
 class RichMenuCalls:
     """The rich menu calls of `LineClient` (which provides `_call`, `_api`, `_api_client`,
@@ -83,6 +86,7 @@ class RichMenuCalls:
                 lambda: self._blob.get_rich_menu_image_with_http_info(
                     rich_menu_id, _request_timeout=max(self.timeout, 30.0)
                 ),
+                expected=NO_SUCH_THING,
             )
         except LineApiError as exc:
             if exc.status == 404:
@@ -112,6 +116,7 @@ class RichMenuCalls:
                 lambda: self._api.get_default_rich_menu_id_with_http_info(
                     _request_timeout=self.timeout
                 ),
+                expected=NO_SUCH_THING,
             )
         except LineApiError as exc:
             if exc.status == 404:
