@@ -26,16 +26,14 @@ NO_SUCH_THING = frozenset({404})
 
 class RichMenuCalls:
     """The rich menu calls of `LineClient` (which provides `_call`, `_api`, `_api_client`,
-    `settings` and `timeout`)."""
+    `settings` and `timeout`). Admin calls: they go through `_call` (retries, logging, rate
+    limit) but never reply or push. Images go to the DATA API host (`line_data_api_base_url`)."""
 
     _call: Callable[..., ApiResponse]
     _api: MessagingApi
     _api_client: Callable[[str], ApiClient]
     settings: Settings
     timeout: float
-
-    # Rich menu calls are admin calls: they go through `_call` (retries, logging, rate limit)
-    # but never reply or push. Images go to the DATA API host (`line_data_api_base_url`).
 
     RICH_MENU_BULK_LIMIT = 500
 
