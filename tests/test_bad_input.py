@@ -17,7 +17,7 @@ from bot.app import create_app
 from common.config import Settings
 from models.apikey import create_api_key
 from models.operators import create_operator
-from models.points_tables import PointOperation
+from models.points.tables import PointOperation
 from models.timeutil import FixedClock
 from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET, SECRET_KEY
 

@@ -16,7 +16,7 @@ from common.config import Settings
 from common.metrics import BATCH_ROWS_FAILED
 from models.db import is_postgres
 from models.points import PointsLedger
-from models.points_tables import PointLot
+from models.points.tables import PointLot
 from models.reminders import ReminderSend
 from models.timeutil import FixedClock, jst_at
 from tests.test_reminders import JUNE_10, make_members, run  # noqa: F401

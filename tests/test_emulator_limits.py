@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-import adapters.line_client as bot_client
+import adapters.line_api.validation as bot_validation
 import adapters.line_limits as bot_limits
 from adapters.line_client import LineApiError, LineClient
 from common.config import Settings
@@ -19,7 +19,7 @@ def forget_checked_messages():
     """The client remembers messages that passed its check; what passed under a wrong limit
     must not be remembered for the tests after this one."""
     yield
-    bot_client._validate_shape_json.cache_clear()
+    bot_validation._validate_shape_json.cache_clear()
 
 
 def test_a_wrong_limit_in_the_bots_table_is_refused_by_the_emulator(

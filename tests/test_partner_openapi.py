@@ -20,7 +20,7 @@ from test_partner_api import api  # noqa: F401  (the fixture: an app, a member, 
 from bot.partner_access import openapi_path
 from bot.partner_api import PREFIX
 from common import logging_setup
-from models.points_rules import PointsError, check_amount, check_text
+from models.points.rules import PointsError, check_amount, check_text
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 

@@ -21,7 +21,7 @@ from bot.partner_api import PREFIX
 from common.config import Settings
 from models.apikey import ApiKey, Partner, create_api_key
 from models.db import is_postgres, make_engine
-from models.points_tables import PointEntry, PointOperation
+from models.points.tables import PointEntry, PointOperation
 from models.timeutil import FixedClock
 
 _n = itertools.count()

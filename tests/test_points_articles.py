@@ -10,8 +10,8 @@ from test_points_support import T0, check_invariants, key, ledger, make_member
 
 from models.company import MemberStatus
 from models.points import PointsError, PointsLedger, PointsPolicy
-from models.points_rules import expires_at_for, last_usable_day
-from models.points_tables import PointEntry, PointLot, PointOperation, Purchase
+from models.points.rules import expires_at_for, last_usable_day
+from models.points.tables import PointEntry, PointLot, PointOperation, Purchase
 from models.timeutil import JST
 
 
@@ -562,7 +562,7 @@ def test_database_constraint_keeps_remaining_within_amount(db, clock, setup):
 def test_database_constraint_refuses_negative_debt(db, clock, setup):
     from sqlalchemy.exc import IntegrityError
 
-    from models.points_tables import PointAccount
+    from models.points.tables import PointAccount
 
     member, pl = setup
     give(pl, member, 100, "g1")

@@ -5,9 +5,11 @@ clock runs it nightly."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from test_points_support import T0, key, ledger, make_member
 
@@ -151,6 +153,46 @@ def test_a_row_broken_by_sql_is_reported_against_its_member(db, busy, what, full
         invariants
     )
     assert report.broken_members == 1
+
+
+@BOTH_FORMS
+def test_the_listing_reads_only_the_broken_members_it_lists(db, busy, full_join):
+    """The first statement counts and gathers the broken members' keys; the second computes
+    the figures of the first `limit` of them only, the same figures as for all members."""
+    for member_id in ("C0001", "C0003"):
+        db.execute(*_break_lots(db, member_id))
+    db.commit()
+    statements: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    bind = db.get_bind()
+    sa_event.listen(bind, "before_cursor_execute", remember)
+    try:
+        report = check_ledger(db, full_join=full_join, limit=1)
+    finally:
+        sa_event.remove(bind, "before_cursor_execute", remember)
+    selects = [s for s in statements if s.startswith("WITH")]
+    assert len(selects) == 2
+    assert "member_pk IN (" not in selects[0]
+    restricted = re.findall(r"member_pk IN \(([^)]*)\)", selects[1])
+    assert restricted and set(restricted) == {str(_pk(db, "C0001"))}
+    assert report.breaks["entries_match_lots"] == 2
+    assert [b.member_id for b in report.broken] == ["C0001"]
+    everyone = check_ledger(db, full_join=full_join, limit=20)
+    assert [b.member_id for b in everyone.broken] == ["C0001", "C0003"]
+    assert report.broken[0] == everyone.broken[0]
+
+
+def _break_lots(db, member_id: str) -> tuple:
+    return (
+        text(
+            "UPDATE point_lots SET remaining = remaining - 1 WHERE member_pk = :pk "
+            "AND status = 'active' AND remaining > 0"
+        ),
+        {"pk": _pk(db, member_id)},
+    )
 
 
 def _cli(cli_runtime, *args: str):

@@ -14,7 +14,7 @@ from bot.commands.points import points
 from common.config import Settings
 from models.apikey import ApiKey, authenticate
 from models.points import PointsLedger
-from models.points_tables import PointLot
+from models.points.tables import PointLot
 from models.timeutil import FixedClock
 
 

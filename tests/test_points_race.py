@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from test_points_support import T0, make_member
 
 from models.points import PointsError, PointsLedger, PointsPolicy, run_in_transaction
-from models.points_tables import PointEntry, Purchase
+from models.points.tables import PointEntry, Purchase
 from models.timeutil import FixedClock
 
 

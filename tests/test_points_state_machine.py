@@ -18,8 +18,8 @@ from sqlalchemy import select
 from test_points_support import T0, check_invariants, ledger, make_member
 
 from models.points import PointsError
-from models.points_rules import expires_at_for
-from models.points_tables import PointLot
+from models.points.rules import expires_at_for
+from models.points.tables import PointLot
 from models.timeutil import FixedClock
 
 PENDING = timedelta(days=30)

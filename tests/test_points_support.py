@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models.company import Company, CompanyStatus, Member, MemberStatus
 from models.points import PointsLedger, PointsPolicy
 from models.points.check import check_ledger
-from models.points_tables import (
+from models.points.tables import (
     Allocation,
     Debt,
     PointAccount,

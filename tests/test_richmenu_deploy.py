@@ -4,6 +4,7 @@ linking flow (webhook, workers, SDK, emulator)."""
 from __future__ import annotations
 
 import copy
+import logging
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ import requests
 import yaml
 from sqlalchemy import select, update
 
+from adapters.line_client import LineApiError, LineClient
+from common.config import Settings
 from models.companies import create_company, retire_member, set_company_status
 from models.company import CompanyStatus
 from models.db import transaction
@@ -22,6 +25,7 @@ from richmenu import definitions as d
 from richmenu.deploy import deploy, plan_pages
 from richmenu.switching import sync_rich_menus
 from tests.e2e import wait_until
+from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.test_linking_e2e import link_fully
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")  # members' passwords are hashed
@@ -103,6 +107,38 @@ def test_a_changed_definition_replaces_only_its_menu(services, emulator, tmp_pat
     assert sorted(m["richMenuId"] for m in state["richmenus"]) == sorted(report.menu_ids.values())
     assert state["aliases"]["benesapo-hr"] == report.menu_ids["hr"]
     assert deploy(services.runtime, services.line, changed).steps == []
+
+
+def test_no_default_menu_and_no_image_yet_are_answers_not_warnings(
+    emulator_server, emulator, caplog
+):
+    """Every start asks LINE for the default menu; "none yet" (404) is logged at INFO. A 404
+    where one was not expected (deleting an unknown menu) stays a warning."""
+    client = LineClient(
+        Settings(
+            channel_secret=CHANNEL_SECRET,
+            channel_access_token=ACCESS_TOKEN,
+            line_api_base_url=emulator_server.url,
+            line_data_api_base_url=emulator_server.url,
+        )
+    )
+    with caplog.at_level(logging.INFO, logger="benesapo.line"):
+        assert client.default_rich_menu_id() is None
+        menu_id = client.create_rich_menu(plan_pages(d.load())[0].body)
+        assert not client.has_rich_menu_image(menu_id)
+        with pytest.raises(LineApiError):
+            client.delete_rich_menu("richmenu-" + "0" * 32)
+    logged = {
+        r.fields["endpoint"]: (r.levelname, r.fields["status"])
+        for r in caplog.records
+        if r.name == "benesapo.line"
+    }
+    assert logged == {
+        "richmenu.default.get": ("INFO", 404),
+        "richmenu.create": ("INFO", 200),
+        "richmenu.image.get": ("INFO", 404),
+        "richmenu.delete": ("WARNING", 404),
+    }
 
 
 def test_a_menu_left_without_an_image_gets_it_on_the_next_run(services, emulator):

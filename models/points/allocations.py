@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from models.points import texts
 from models.points.core import LedgerCore
 from models.points.frame import Op
 from models.points.rules import PointsError
@@ -131,6 +132,7 @@ class Allocations(LedgerCore):
                 op, EntryKind.DEBT_CLEARED, debt_yen=-result["debt_cleared_yen"], source_ref=ref
             )
         if result["cash_yen"]:
-            self._entry(op, EntryKind.CASH_REFUND, source_ref=ref, reason=f"{result['cash_yen']}円")
+            reason = texts.CASH_REFUND_REASON.format(yen=result["cash_yen"])
+            self._entry(op, EntryKind.CASH_REFUND, source_ref=ref, reason=reason)
         self.session.flush()
         return result

@@ -14,7 +14,8 @@ Entries = lots = debts = allocations, per member and in total:
 One aggregate per table, grouped by member, put side by side with a FULL OUTER JOIN (a UNION
 ALL of the same aggregates where the database has no FULL JOIN: SQLite before 3.39), so the
 check is a handful of scans whatever the number of members. A clean ledger costs one
-statement; the broken members (up to `limit`) are listed by a second one.
+statement; that statement also gathers the broken members' keys (the first `limit`), and a
+second one computes the figures of those members only (by the member_pk indexes).
 """
 
 from __future__ import annotations
@@ -29,18 +30,38 @@ from sqlalchemy.orm import Session
 
 @dataclass(frozen=True)
 class Aggregate:
-    """One table's figures by member: SELECT <key> AS member_pk, <columns> <source>."""
+    """One table's figures by member: SELECT <key> AS member_pk, <columns> FROM <source>
+    [WHERE <key> IN (…)] GROUP BY <key>."""
 
     name: str
     key: str  # the member column, as the source names it
     columns: dict[str, str]  # column → SQL expression
-    source: str  # FROM … GROUP BY key
+    table: str  # the table, with its alias if it has one
+    allocated: str | None = None  # the allocations' column pointing at this table's rows
+
+    def source(self, members: str = "") -> str:
+        """FROM … GROUP BY key; with `members` ("1, 2, 3"), only those members' rows (and
+        only the allocations of their rows)."""
+        restrict = f" WHERE {self.key} IN ({members})" if members else ""
+        if self.allocated is None:
+            return f"FROM {self.table}{restrict} GROUP BY {self.key}"
+        alias = self.table.rsplit(" ", 1)[-1]
+        spent = (
+            f"(SELECT {self.allocated} AS target, SUM(points - returned) AS spent "
+            f"FROM point_allocations WHERE {self.allocated} IS NOT NULL"
+        )
+        if members:
+            owner = self.table.rsplit(" ", 1)[0]
+            spent += (
+                f" AND {self.allocated} IN (SELECT id FROM {owner} WHERE member_pk IN ({members}))"
+            )
+        spent += f" GROUP BY {self.allocated})"
+        return (
+            f"FROM {self.table} LEFT JOIN {spent} a ON a.target = {alias}.id"
+            f"{restrict} GROUP BY {self.key}"
+        )
 
 
-_ALLOCATED = (
-    "(SELECT {key} AS target, SUM(points - returned) AS spent FROM point_allocations "
-    "WHERE {key} IS NOT NULL GROUP BY {key})"
-)
 AGGREGATES: tuple[Aggregate, ...] = (
     Aggregate(
         "entries",
@@ -50,7 +71,7 @@ AGGREGATES: tuple[Aggregate, ...] = (
             "entry_available": "SUM(available)",
             "entry_debt": "SUM(debt_yen)",
         },
-        "FROM point_entries GROUP BY member_pk",
+        "point_entries",
     ),
     Aggregate(
         "lots",
@@ -64,9 +85,8 @@ AGGREGATES: tuple[Aggregate, ...] = (
             "overspent_lots": "SUM(CASE WHEN COALESCE(a.spent, 0) + l.remaining > l.amount "
             "THEN 1 ELSE 0 END)",
         },
-        "FROM point_lots l LEFT JOIN "
-        + _ALLOCATED.format(key="lot_id")
-        + " a ON a.target = l.id GROUP BY l.member_pk",
+        "point_lots l",
+        allocated="lot_id",
     ),
     Aggregate(
         "debts",
@@ -76,13 +96,13 @@ AGGREGATES: tuple[Aggregate, ...] = (
             "bad_debts": "SUM(CASE WHEN remaining_yen < 0 OR remaining_yen > amount_yen "
             "THEN 1 ELSE 0 END)",
         },
-        "FROM point_debts GROUP BY member_pk",
+        "point_debts",
     ),
     Aggregate(
         "accounts",
         "member_pk",
         {"account_debt": "SUM(debt_yen)"},
-        "FROM point_accounts GROUP BY member_pk",
+        "point_accounts",
     ),
     Aggregate(
         "purchases",
@@ -93,9 +113,8 @@ AGGREGATES: tuple[Aggregate, ...] = (
             "unbalanced_purchases": "SUM(CASE WHEN p.status = 'paid' AND "
             "p.points_used * :rate + p.other_yen <> p.price THEN 1 ELSE 0 END)",
         },
-        "FROM point_purchases p LEFT JOIN "
-        + _ALLOCATED.format(key="purchase_id")
-        + " a ON a.target = p.id GROUP BY p.member_pk",
+        "point_purchases p",
+        allocated="purchase_id",
     ),
     Aggregate(
         "exchanges",
@@ -104,9 +123,8 @@ AGGREGATES: tuple[Aggregate, ...] = (
             "unallocated_exchanges": "SUM(CASE WHEN COALESCE(a.spent, 0) <> "
             "CASE WHEN x.status = 'open' THEN x.points ELSE 0 END THEN 1 ELSE 0 END)",
         },
-        "FROM point_exchanges x LEFT JOIN "
-        + _ALLOCATED.format(key="exchange_id")
-        + " a ON a.target = x.id GROUP BY x.member_pk",
+        "point_exchanges x",
+        allocated="exchange_id",
     ),
 )
 COLUMNS = tuple(column for aggregate in AGGREGATES for column in aggregate.columns)
@@ -169,14 +187,14 @@ def full_join_supported(db: Session | Connection) -> bool:
     return dialect == "postgresql"
 
 
-def _per_member(full_join: bool) -> tuple[str, str]:
+def _per_member(full_join: bool, members: str = "") -> tuple[str, str]:
     """(common table expressions, SELECT member_pk, <every column>): one row per member with
-    any ledger row."""
+    any ledger row (with `members`, "1, 2, 3": those members only)."""
     if full_join:
         ctes = ", ".join(
             f"agg_{a.name} AS (SELECT {a.key} AS member_pk, "
             + ", ".join(f"{expr} AS {col}" for col, expr in a.columns.items())
-            + f" {a.source})"
+            + f" {a.source(members)})"
             for a in AGGREGATES
         )
         joined = f"agg_{AGGREGATES[0].name}" + "".join(
@@ -187,7 +205,7 @@ def _per_member(full_join: bool) -> tuple[str, str]:
     parts = []
     for a in AGGREGATES:
         values = ", ".join(f"{a.columns.get(col, '0')} AS {col}" for col in COLUMNS)
-        parts.append(f"SELECT {a.key} AS member_pk, {values} {a.source}")
+        parts.append(f"SELECT {a.key} AS member_pk, {values} {a.source(members)}")
     sums = ", ".join(f"SUM({col}) AS {col}" for col in COLUMNS)
     union = " UNION ALL ".join(parts)
     return "", f"SELECT member_pk, {sums} FROM ({union}) parts GROUP BY member_pk"
@@ -198,6 +216,14 @@ def _flags() -> str:
         f"CASE WHEN {condition} THEN 1 ELSE 0 END AS {name}"
         for name, condition in INVARIANTS.items()
     )
+
+
+def _broken_keys(value: Any, limit: int) -> list[int]:
+    """The first `limit` keys, from PostgreSQL's array or SQLite's "3,1,2" (None: none)."""
+    if value is None:
+        return []
+    found = value if isinstance(value, list) else str(value).split(",")
+    return sorted(int(key) for key in found)[:limit]
 
 
 def check_ledger(
@@ -220,6 +246,7 @@ def check_ledger(
     bind = db.get_bind() if isinstance(db, Session) else db
     if bind.dialect.name == "postgresql":
         db.execute(text(f"SET LOCAL jit = {'on' if jit else 'off'}"))
+    postgres = bind.dialect.name == "postgresql"
     ctes, per_member = _per_member(full_join)
     base = f"WITH {ctes + ', ' if ctes else ''}joined AS ({per_member}) "
     sums = ", ".join(f"COALESCE(SUM({col}), 0) AS {col}" for col in COLUMNS)
@@ -227,9 +254,20 @@ def check_ledger(
         f"COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS {name}"
         for name, cond in INVARIANTS.items()
     )
+    where = " OR ".join(f"({condition})" for condition in INVARIANTS.values())
+    keys = ""
+    if limit > 0:  # the broken members' keys, gathered by the same scan
+        keys = (
+            f", (array_agg(member_pk ORDER BY member_pk) FILTER (WHERE {where}))"
+            f"[1:{int(limit)}] AS broken_keys"
+            if postgres
+            else f", group_concat(CASE WHEN {where} THEN member_pk END) AS broken_keys"
+        )
     params = {"rate": yen_per_point}
     row = (
-        db.execute(text(f"{base}SELECT COUNT(*) AS members, {sums}, {counts} FROM joined"), params)
+        db.execute(
+            text(f"{base}SELECT COUNT(*) AS members, {sums}, {counts}{keys} FROM joined"), params
+        )
         .one()
         ._mapping
     )
@@ -240,15 +278,18 @@ def check_ledger(
     breaks = {name: int(row[name]) for name in INVARIANTS}
     breaks[TOTALS_INVARIANT] = int(any(t["entries"] != t["tables"] for t in totals.values()))
     broken: list[MemberBreak] = []
-    if any(breaks[name] for name in INVARIANTS) and limit > 0:
-        where = " OR ".join(f"({condition})" for condition in INVARIANTS.values())
+    found_keys = _broken_keys(row["broken_keys"], limit) if keys else []
+    if found_keys:
+        members = ", ".join(str(key) for key in found_keys)
+        ctes, per_member = _per_member(full_join, members)
         rows = db.execute(
             text(
-                f"{base}SELECT joined.*, members.member_id AS member_id_, {_flags()} "
+                f"WITH {ctes + ', ' if ctes else ''}joined AS ({per_member}) "
+                f"SELECT joined.*, members.member_id AS member_id_, {_flags()} "
                 "FROM joined LEFT JOIN members ON members.id = joined.member_pk "
-                f"WHERE {where} ORDER BY joined.member_pk LIMIT :limit"
+                f"WHERE {where} ORDER BY joined.member_pk"
             ),
-            {**params, "limit": limit},
+            params,
         ).all()
         for found in rows:
             data = found._mapping

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from models.company import Member
+from models.points import texts
 from models.points.core import by_lot, by_member
 from models.points.frame import Op, Receipt, operation
 from models.points.jobs import Jobs
@@ -84,7 +85,7 @@ class Revocation(Jobs):
         )
 
     @operation(locate=by_member, partner_api=False)
-    def forfeit(self, op: Op, member: Member | str, reason: str = "会員資格の喪失") -> Receipt:
+    def forfeit(self, op: Op, member: Member | str, reason: str = texts.FORFEIT_REASON) -> Receipt:
         """Art. 11: on loss of membership all points lapse, pending grants are cancelled,
         no new grants are accepted; debts remain."""
         if op.account.forfeited_at is not None:
