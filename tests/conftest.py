@@ -109,6 +109,23 @@ def emulator_server():
         yield server
 
 
+@pytest.fixture
+def emulator_line_client(emulator_server):
+    """A plain LINE client (default retries) talking to the emulator."""
+    from adapters.line_client import LineClient
+    from common.config import Settings
+    from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+
+    return LineClient(
+        Settings(
+            channel_secret=CHANNEL_SECRET,
+            channel_access_token=ACCESS_TOKEN,
+            line_api_base_url=emulator_server.url,
+            line_data_api_base_url=emulator_server.url,
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def app_clock() -> FixedClock:
     return FixedClock()

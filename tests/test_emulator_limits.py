@@ -9,9 +9,7 @@ import pytest
 
 import adapters.line_api.validation as bot_validation
 import adapters.line_limits as bot_limits
-from adapters.line_client import LineApiError, LineClient
-from common.config import Settings
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
+from adapters.line_client import LineApiError
 
 
 @pytest.fixture
@@ -23,18 +21,11 @@ def forget_checked_messages():
 
 
 def test_a_wrong_limit_in_the_bots_table_is_refused_by_the_emulator(
-    emulator_server, emulator, monkeypatch, forget_checked_messages
+    emulator_line_client, emulator, monkeypatch, forget_checked_messages
 ):
     user_id = emulator.create_user("限度")["user_id"]
     monkeypatch.setattr(bot_limits, "MAX_TEXT", 6000)  # a bug in our table: LINE says 5,000
-    client = LineClient(
-        Settings(
-            channel_secret=CHANNEL_SECRET,
-            channel_access_token=ACCESS_TOKEN,
-            line_api_base_url=emulator_server.url,
-            line_data_api_base_url=emulator_server.url,
-        )
-    )
+    client = emulator_line_client
     too_long = [{"type": "text", "text": "限" * 5001}]
     bot_limits.check_messages(too_long)  # the bot's own check lets it through
 

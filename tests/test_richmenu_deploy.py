@@ -14,8 +14,7 @@ import requests
 import yaml
 from sqlalchemy import select, update
 
-from adapters.line_client import LineApiError, LineClient
-from common.config import Settings
+from adapters.line_client import LineApiError
 from models.companies import create_company, retire_member, set_company_status
 from models.company import CompanyStatus
 from models.db import transaction
@@ -25,7 +24,6 @@ from richmenu import definitions as d
 from richmenu.deploy import deploy, plan_pages
 from richmenu.switching import sync_rich_menus
 from tests.e2e import wait_until
-from tests.helpers import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.test_linking_e2e import link_fully
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")  # members' passwords are hashed
@@ -109,19 +107,10 @@ def test_a_changed_definition_replaces_only_its_menu(services, emulator, tmp_pat
     assert deploy(services.runtime, services.line, changed).steps == []
 
 
-def test_no_default_menu_and_no_image_yet_are_answers_not_warnings(
-    emulator_server, emulator, caplog
-):
+def test_no_default_menu_and_no_image_yet_are_answers_not_warnings(emulator_line_client, caplog):
     """Every start asks LINE for the default menu; "none yet" (404) is logged at INFO. A 404
     where one was not expected (deleting an unknown menu) stays a warning."""
-    client = LineClient(
-        Settings(
-            channel_secret=CHANNEL_SECRET,
-            channel_access_token=ACCESS_TOKEN,
-            line_api_base_url=emulator_server.url,
-            line_data_api_base_url=emulator_server.url,
-        )
-    )
+    client = emulator_line_client
     with caplog.at_level(logging.INFO, logger="benesapo.line"):
         assert client.default_rich_menu_id() is None
         menu_id = client.create_rich_menu(plan_pages(d.load())[0].body)
