@@ -107,7 +107,9 @@ def test_a_changed_definition_replaces_only_its_menu(services, emulator, tmp_pat
     assert deploy(services.runtime, services.line, changed).steps == []
 
 
-def test_no_default_menu_and_no_image_yet_are_answers_not_warnings(emulator_line_client, caplog):
+def test_no_default_menu_and_no_image_yet_are_answers_not_warnings(
+    emulator_line_client, emulator, caplog
+):
     """Every start asks LINE for the default menu; "none yet" (404) is logged at INFO. A 404
     where one was not expected (deleting an unknown menu) stays a warning."""
     client = emulator_line_client
