@@ -56,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import _profile  # noqa: E402
 from bench._procs import (  # noqa: E402
     Proc,
     command_cpu_seconds,
@@ -627,6 +629,8 @@ def run_bot(
     command = f"{env_shown} {shlex.join([str(shown_python), *argv[1:]])}".strip()
     print(f"[{spec.name}] {command}", flush=True)
     env = {**_base_env(), **spec.env}
+    if args.profile and spec.name == "ours":
+        env.update(_profile.statement_env(workdir / "statements"))
     for worker_argv in spec.workers:
         print(f"[{spec.name}] {shlex.join([str(shown_python), *worker_argv[1:]])}", flush=True)
     server = Proc(f"gunicorn ({spec.name})", argv, env=env, log_path=workdir / f"{spec.name}.log")
@@ -658,7 +662,7 @@ def run_bot(
         results = []
         for n, rate in enumerate(args.rates):
             tag = f"{spec.name[:2].upper()}{n}"
-            load = Load(tag, rate, port, processes, emulator, emulator_url, client)
+            load = Load(tag, rate, port, processes, emulator, emulator_url, client, workdir)
             results.append(run_load(spec, load, args, users, command, stop))
         return results
     finally:
@@ -675,6 +679,7 @@ class Load:
     emulator: Proc
     emulator_url: str
     client: EmulatorClient
+    workdir: Path
 
 
 def run_load(
@@ -703,6 +708,12 @@ def run_load(
         f"from {args.senders} threads ...",
         flush=True,
     )
+    profiling = args.profile and spec.name == "ours"
+    samplers = _start_samplers(load) if profiling else []
+    statements_before = _profile.statement_counts(load.workdir / "statements")
+    database_url = spec.env.get("DATABASE_URL", "")
+    backends = profiling and "postgres" in database_url
+    backends_before = _profile.backend_cpu_seconds(database_url) if backends else 0.0
     collector = CallCollector(load.client)
     try:
         window = send_load(load.port, events, load.rate, args.senders, stop)
@@ -719,6 +730,12 @@ def run_load(
     postgres = command_cpu_seconds("postgres") - cpu_before[2]
     if postgres > 0:
         cpu["postgres (whole server)"] = postgres
+    if profiling:
+        if backends:  # the same pooled connections, before and after
+            cpu["postgres (our database's backends)"] = (
+                _profile.backend_cpu_seconds(database_url) - backends_before
+            )
+        _print_profile(load, samplers, statements_before, ours, len(events))
     if stop.is_set():
         raise KeyboardInterrupt
     result = summarize(spec.name, load.rate, events, answers, window, cpu, command)
@@ -726,6 +743,39 @@ def run_load(
     if "DATABASE_URL" in spec.env:
         result.recorded_late = recorded_late(spec.env["DATABASE_URL"], load.tag)
     return result
+
+
+def _start_samplers(load: Load) -> list[_profile.Sampler]:
+    web, *workers = load.processes
+    out = load.workdir
+    return [
+        _profile.Sampler("web", web.pid, out / f"pyspy-{load.tag}-web.txt"),
+        *(
+            _profile.Sampler("worker", w.pid, out / f"pyspy-{load.tag}-worker{n}.txt")
+            for n, w in enumerate(workers)
+        ),
+    ]
+
+
+def _print_profile(
+    load: Load,
+    samplers: list[_profile.Sampler],
+    statements_before: dict[str, Any],
+    cpu: list[float],
+    events: int,
+) -> None:
+    time.sleep(1.0)  # the processes write their statement counts twice a second
+    after = _profile.statement_counts(load.workdir / "statements")
+    statements = {
+        role: counts - statements_before.get(role, Counter()) for role, counts in after.items()
+    }
+    samples: dict[str, Counter[str]] = {}
+    for sampler in samplers:
+        samples.setdefault(sampler.kind, Counter()).update(sampler.stop())
+    seconds = {"web": cpu[0], "worker": sum(cpu[1:])}
+    print(f"[ours] profile ({load.workdir}/pyspy-{load.tag}-*.txt):", flush=True)
+    for line in _profile.breakdown_lines(samples, seconds, statements, events):
+        print(line, flush=True)
 
 
 def recorded_late(database_url: str, tag: str) -> int:
@@ -855,6 +905,12 @@ def main(argv: list[str] | None = None) -> int:
         "--idle", type=float, default=15.0, help="stop waiting for answers after s without one"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="ours: py-spy on web and worker, SQL statements counted; prints CPU per event by "
+        "stage and statements / round trips per event (bench/_profile.py)",
+    )
     args = parser.parse_args(argv)
     if args.worker_processes is None:
         args.worker_processes = 1 if (args.database_url or "").startswith("postgres") else 0

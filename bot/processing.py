@@ -22,6 +22,7 @@ from bot.delivery import REPLY_TOKEN_LIFETIME, Deliverer, Outgoing
 from bot.event_routing import prefetch, route_event
 from chat.messages import Message, text
 from chat.router import Router
+from chat.understanding.semantic import message_batch
 from common import metrics
 from common.logging_setup import log_fields
 from handlers import texts
@@ -103,9 +104,10 @@ class EventProcessor:
                 self._backlog = len(events) == limit
                 prefetch(session, events)
                 done = []
-                for event in events:
-                    culprit = event.id
-                    done.append(self._process(session, event))
+                with message_batch(self._free_texts(events)):
+                    for event in events:
+                        culprit = event.id
+                        done.append(self._process(session, event))
                 culprit = events[0].id if len(events) == 1 else None
                 queued = queue_claimed(session, [d.outbox for d in done if d.outbox])
                 mark_done(  # an event with a reply to send holds its user's next one back
@@ -154,6 +156,18 @@ class EventProcessor:
                 break
             count += processed
         return count
+
+    def _free_texts(self, events: list[WebhookEvent]) -> list[str]:
+        """The batch's text messages that are no keyword: those the understanding layer may
+        read, whose model queries are then encoded together (chat.understanding.semantic)."""
+        texts = []
+        for event in events:
+            message = event.payload.get("message") or {}
+            if event.event_type == "message" and message.get("type") == "text":
+                value = str(message.get("text", ""))
+                if not self.router.is_flow_word(value):
+                    texts.append(value)
+        return texts
 
     def _process(self, session: Session, event: WebhookEvent) -> _Done:
         clock = self.runtime.clock

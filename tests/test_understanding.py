@@ -16,7 +16,7 @@ import yaml
 from bot.handlers_registry import build_router
 from chat.understanding import data
 from chat.understanding.index import Bands, Kind, Outcome, Understanding, hiragana_share
-from chat.understanding.semantic import CachedEmbedder
+from chat.understanding.semantic import CachedEmbedder, message_batch
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +196,35 @@ def test_phrasings_are_embedded_once_by_content_hash() -> None:
     embedder.encode(["b", "c"])
     assert calls == [["a", "b"], ["c"]]
     assert embedder.cached == 3
+
+
+def test_a_batch_of_messages_is_encoded_in_one_call_and_then_forgotten() -> None:
+    calls: list[list[str]] = []
+
+    class Model:
+        def encode(self, texts: list[str]) -> np.ndarray:
+            calls.append(list(texts))
+            return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    embedder = CachedEmbedder(Model())
+    upper = str.upper  # stands for the model's written form
+    with message_batch(["keyword-free a", "bb", "ccc"]):
+        first = embedder.encode_one("BB", "bb", upper)  # a later text: "ccc" comes along
+        again = embedder.encode_one("CCC", "ccc", upper)
+        earlier = embedder.encode_one("KEYWORD-FREE A", "keyword-free a", upper)
+    assert calls == [["BB", "CCC"], ["KEYWORD-FREE A"]]
+    assert first.tolist() == [2.0, 1.0] and again.tolist() == [3.0, 1.0]
+    assert earlier.tolist() == [14.0, 1.0]
+    embedder.encode_one("BB", "bb", upper)  # outside a batch: nothing was remembered
+    assert calls[-1] == ["BB"] and embedder.cached == 0
+
+
+def test_batched_queries_decide_as_single_ones(understanding: Understanding) -> None:
+    texts = ["ポイントの有効期限はいつまでですか", "パスワードを忘れました", "今日は寒いですね"]
+    alone = [understanding.decide(t, "employee").to_dict() for t in texts]
+    with message_batch(texts):
+        batched = [understanding.decide(t, "employee").to_dict() for t in texts]
+    assert batched == alone
 
 
 # -- the data -----------------------------------------------------------------------------------

@@ -205,7 +205,9 @@ class Understanding:
         semantic: dict[str, float] = {}
         if self.semantic is not None:
             for doc, cosine in enumerate(
-                self.semantic.cosines(self.prepare.for_model(text)).tolist()
+                self.semantic.cosines(
+                    self.prepare.for_model(text), text, self.prepare.for_model
+                ).tolist()
             ):
                 owner = self._owners[doc]
                 if cosine > semantic.get(owner, -1.0):
