@@ -115,3 +115,27 @@ def test_the_domains_user_facing_japanese_lives_in_texts_modules():
     assert found == []
     # The check sees Japanese where there is some (it is not finding nothing).
     assert japanese_literals(ROOT / "models" / "ticket_texts.py")
+
+
+APPLICATION_PACKAGES = (
+    "bot",
+    "chat",
+    "handlers",
+    "models",
+    "richmenu",
+    "adapters",
+    "common",
+    "emulator",
+)
+MAX_FILE_LINES = 400
+
+
+def test_no_application_file_is_over_400_lines() -> None:
+    """One job per file (issue 17): a module that grows past this is split by job."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for package in APPLICATION_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert len(sizes) > 100
+    assert {name: n for name, n in sizes.items() if n > MAX_FILE_LINES} == {}

@@ -4,11 +4,8 @@ entry, with the same arguments as the ledger's method."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-import models.points
 from bot.partner_openapi import openapi_document
 from bot.partner_operations import BY_NAME
 from handlers.balance_texts import KIND_LABELS, KIND_UNKNOWN
@@ -70,10 +67,3 @@ def test_an_operation_declared_twice_or_converting_an_unknown_argument_is_refuse
         def new_operation(self, op, points): ...
 
     assert "new_operation" not in OPERATIONS
-
-
-def test_every_module_of_the_points_package_stays_small():
-    package = Path(models.points.__file__).parent
-    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in package.glob("*.py")}
-    assert len(sizes) >= 12
-    assert {name: n for name, n in sizes.items() if n > 400} == {}
