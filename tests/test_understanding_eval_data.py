@@ -65,9 +65,12 @@ def test_no_utterance_is_given_twice_within_a_half(half: str) -> None:
 
 
 def test_the_test_half_shares_no_utterance_with_dev() -> None:
+    """Either disjoint from dev, or wholly retired into it (2026-12-03: the measured test half
+    sits in dev until the lead installs the next independent one)."""
     dev = {item["q"] for item in load("dev")}
-    test = [item["q"] for item in load("test")]
-    assert [q for q in test if q in dev] == []
+    test = {item["q"] for item in load("test")}
+    shared = test & dev
+    assert shared == set() or shared == test
 
 
 def test_dev_holds_every_label_and_test_every_intent_faq_and_control_label() -> None:
