@@ -2,11 +2,11 @@
 
 Pure: `recognize(text)` returns the control it means, or None. The word lists are data
 (`control_words.yaml`); matching runs on `common.textnorm.normalize`d text, kanji spellings read
-as kana (戻って = もどって), without punctuation
-or emoji, with one leading filler (やっぱり, もう, …) and polite or casual endings (です, ます,
-してください, ね, …) dropped; one slip is forgiven in kana or Latin words of four
-characters or more. A short utterance that contains one of `contains` (やり直, 最初から, …) or matches
-one of `patterns` (何…書けば, …) means that control too, and a lone question mark asks for help.
+as kana (戻って = もどって), without punctuation or emoji, with up to two leading fillers
+(やっぱり, もう, …) and polite or casual endings and conjugations (です, ます, してください, ね,
+って, …) dropped; one slip is forgiven in kana or Latin words of four characters or more. A
+short utterance that contains one of `contains` (やり直, 最初から, …) or matches one of
+`patterns` (何…書けば, …) means that control too, and a lone question mark asks for help.
 What the control acts on may lead (申請取りやめで, この依頼はやめておきます: `objects`), and an
 utterance of several clauses (一旦やめます、また今度にします) is that control when every clause
 says it.
