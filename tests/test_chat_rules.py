@@ -55,6 +55,17 @@ TODAY = date(2026, 4, 1)
         ("いいです、また今度にしておきます", Control.CANCEL),
         ("一つ前の画面に戻してください", Control.BACK),
         ("何を書けばいいですか", Control.HELP),
+        # what the control acts on may lead; several clauses that all say it
+        ("この申請はやめておきます", Control.CANCEL),
+        ("いったんやめます。また今度で", Control.CANCEL),
+        ("もうええわ", Control.CANCEL),
+        # conjugations of 戻る, and the shape of a question
+        ("前の画面に戻ってください", Control.BACK),
+        ("1個前に戻りたいです", Control.BACK),
+        ("どんな形式で入力すればいいですか", Control.HELP),
+        ("ここは何を書く欄？", Control.HELP),
+        ("はじめの画面からお願いします", Control.RESTART),
+        ("リセットしてください", Control.RESTART),
     ],
 )
 def test_control_words_however_typed(typed, control):
@@ -77,6 +88,10 @@ def test_control_words_however_typed(typed, control):
         "🙂",
         "前の質問に答える",
         "キャンセル料について教えてください。先月の旅行をキャンセルしたのですが返金されますか",
+        "何も書くことはありません",  # 何も, not 何を
+        "4月に職場に戻ります",  # 戻る to a place, not to a step
+        "最初の申請は来月からです",
+        "やめる理由は転職です",
     ],
 )
 def test_ordinary_answers_are_not_control_words(typed):

@@ -102,11 +102,13 @@ def current_faq_ids() -> list[str]:
 
 
 def faq_labels(half: str) -> list[str]:
-    """The `faq:<id>` labels an item of `half` may carry: the dev half was written against the
-    entries of its time (WRITTEN_FAQ_IDS, plus the ALIASES of entries that moved since), the
-    test half against today's models/faq.yaml."""
-    if half == "dev":
-        return [f"faq:{entry_id}" for entry_id in faq_ids()] + list(ALIASES)
+    """The `faq:<id>` labels an item of `half` may carry: the dev half was first written against
+    the entries of its time (WRITTEN_FAQ_IDS, plus the ALIASES of entries that moved since) and
+    holds retired test halves written against today's models/faq.yaml; the test half is written
+    against today's entries."""
+    if half == "dev":  # the retired test halves were written against today's entries
+        ids = dict.fromkeys([*faq_ids(), *current_faq_ids()])
+        return [f"faq:{entry_id}" for entry_id in ids] + list(ALIASES)
     path(half)  # refuses an unknown half
     return [f"faq:{entry_id}" for entry_id in current_faq_ids()]
 
