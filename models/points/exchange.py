@@ -22,11 +22,7 @@ class Exchanges(Jobs):
             raise PointsError("duplicate_reference", f"exchange {reward_ref} already exists")
         available = self._available(op.member.id, op.at)
         if points > available:
-            raise PointsError(
-                "insufficient_points",
-                f"not enough points: {available} available",
-                available=available,
-            )
+            raise PointsError.insufficient(available)
         exchange = Exchange(
             member_pk=op.member.id,
             reward_ref=reward_ref,

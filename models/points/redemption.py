@@ -54,11 +54,7 @@ class Redemption(Allocations):
         if use * rate > price:
             raise PointsError("points_exceed_price", "more points than the price")
         if use <= 0 or use > available:
-            raise PointsError(
-                "insufficient_points",
-                f"not enough points: {available} available",
-                available=available,
-            )
+            raise PointsError.insufficient(available)
         purchase = Purchase(
             member_pk=op.member.id,
             purchase_ref=purchase_ref,

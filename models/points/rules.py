@@ -106,6 +106,13 @@ class PointsError(Exception):
         self.message = message
         self.details = details
 
+    @classmethod
+    def insufficient(cls, available: int) -> PointsError:
+        """More points asked for than the member can use now (Art. 6, 7)."""
+        return cls(
+            "insufficient_points", f"not enough points: {available} available", available=available
+        )
+
     @property
     def http_status(self) -> int:
         return ERROR_STATUS[self.code]
