@@ -68,15 +68,20 @@ def company_for_linking(session: Session, typed: str) -> Company:
     return company
 
 
-def seats_used(session: Session, company: Company) -> int:
-    """Active employee IDs issued (a retired member's seat is free again)."""
+def active_members(session: Session, company: Company, kind: MemberKind) -> int:
+    """Active members of one kind (a retired member no longer counts)."""
     return int(
         session.scalar(
             select(func.count(Member.id)).where(
                 Member.company_id == company.id,
-                Member.kind == MemberKind.EMPLOYEE,
+                Member.kind == kind,
                 Member.status == MemberStatus.ACTIVE,
             )
         )
         or 0
     )
+
+
+def seats_used(session: Session, company: Company) -> int:
+    """Active employee IDs issued (a retired member's seat is free again)."""
+    return active_members(session, company, MemberKind.EMPLOYEE)

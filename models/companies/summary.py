@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.companies.lookups import seats_used
-from models.company import Company, CompanyStatus, Member, MemberKind, MemberStatus
+from models.companies.lookups import active_members, seats_used
+from models.company import Company, CompanyStatus, Member, MemberKind
 from models.line_user import LineUser
 
 
@@ -32,16 +32,7 @@ def company_summary(session: Session, company: Company) -> CompanySummary:
             .order_by(Member.member_id)
         )
     )
-    hr = int(
-        session.scalar(
-            select(func.count(Member.id)).where(
-                Member.company_id == company.id,
-                Member.kind == MemberKind.HR_CONTACT,
-                Member.status == MemberStatus.ACTIVE,
-            )
-        )
-        or 0
-    )
+    hr = active_members(session, company, MemberKind.HR_CONTACT)
     return CompanySummary(
         code=company.code,
         name=company.name,
