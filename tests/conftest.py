@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,10 @@ from bot.migrate import upgrade_database
 from models import passwords
 from models.db import is_postgres, make_engine, make_session_factory
 from models.timeutil import FixedClock
+
+# The understanding layer's vectors on disk (chat/understanding/semantic.py VectorStore): in a
+# directory of this test session, never the user's ~/.cache (bots started as subprocesses too).
+os.environ.setdefault("UNDERSTANDING_CACHE_DIR", tempfile.mkdtemp(prefix="benesapo-vectors-"))
 
 
 @pytest.fixture(scope="session")

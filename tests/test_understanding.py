@@ -16,7 +16,7 @@ import yaml
 from bot.handlers_registry import build_router
 from chat.understanding import data
 from chat.understanding.index import Bands, Kind, Outcome, Understanding, hiragana_share
-from chat.understanding.semantic import CachedEmbedder, message_batch
+from chat.understanding.semantic import CachedEmbedder, VectorStore, default_store, message_batch
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +196,55 @@ def test_phrasings_are_embedded_once_by_content_hash() -> None:
     embedder.encode(["b", "c"])
     assert calls == [["a", "b"], ["c"]]
     assert embedder.cached == 3
+
+
+class CountingModel:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.array([[len(t), 1.0, 0.5] for t in texts], dtype=np.float32)
+
+
+def test_document_vectors_are_kept_on_disk_by_content(tmp_path: Path) -> None:
+    store = VectorStore(tmp_path / "vectors")
+    first = CountingModel()
+    made = CachedEmbedder(first, "model==1", store).encode_documents(["a", "bb"])
+    assert first.calls == [["a", "bb"]]
+    later = CountingModel()  # a new process with the same data and model: nothing is embedded
+    loaded = CachedEmbedder(later, "model==1", store).encode_documents(["a", "bb"])
+    assert later.calls == [] and loaded.tolist() == made.tolist()
+    CachedEmbedder(later, "model==1", store).encode_documents(["a", "ccc"])  # other data
+    CachedEmbedder(later, "model==2", store).encode_documents(["a", "bb"])  # another model
+    assert later.calls == [["a", "ccc"], ["a", "bb"]]
+    assert len(list((tmp_path / "vectors").glob("vectors-*.npy"))) == 3
+
+
+def test_an_unusable_vector_cache_costs_time_not_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = VectorStore(tmp_path / "vectors")
+    CachedEmbedder(CountingModel(), "m", store).encode_documents(["a"])
+    (saved,) = (tmp_path / "vectors").glob("vectors-*.npy")
+    saved.write_bytes(b"not a matrix")
+    model = CountingModel()
+    with caplog.at_level(logging.WARNING, logger="benesapo.understanding"):
+        again = CachedEmbedder(model, "m", VectorStore(tmp_path / "vectors")).encode_documents(
+            ["a"]
+        )
+    assert model.calls == [["a"]] and again.tolist() == [[1.0, 1.0, 0.5]]
+    assert "understanding_vector_cache_unusable" in caplog.text
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the directory should be")
+    unwritable = CachedEmbedder(CountingModel(), "m", VectorStore(blocked / "vectors"))
+    assert unwritable.encode_documents(["bb"]).tolist() == [[2.0, 1.0, 0.5]]
+
+
+def test_where_the_vector_cache_lives() -> None:
+    assert default_store({"UNDERSTANDING_CACHE_DIR": "off"}) is None
+    assert default_store({"UNDERSTANDING_CACHE_DIR": "/srv/v"}).directory == Path("/srv/v")
+    assert default_store({"XDG_CACHE_HOME": "/c"}).directory == Path("/c/benesapo")
 
 
 def test_a_batch_of_messages_is_encoded_in_one_call_and_then_forgotten() -> None:

@@ -13,7 +13,7 @@ import yaml
 
 from chat.understanding.index import AUDIENCES, Bands, Fusion, Kind, Label, Understanding
 from chat.understanding.lexical import TextPreparer
-from chat.understanding.semantic import CachedEmbedder, load_embedder
+from chat.understanding.semantic import CachedEmbedder, default_store, load_embedder
 from models.faq import FaqIndex, default_index
 
 HERE = Path(__file__).parent
@@ -109,7 +109,7 @@ def build(
 
 @lru_cache(maxsize=1)
 def default_embedder() -> CachedEmbedder | None:
-    return load_embedder()
+    return load_embedder(default_store())
 
 
 @lru_cache(maxsize=1)

